@@ -1,0 +1,122 @@
+# Meridian's public client API over Cap'n Proto RPC: collections, points and search.
+#
+# Compatibility rules: fields and methods are only ever added, never renumbered or retyped.
+# Every request is a parameter struct, so new optional fields (filters, consistency tokens,
+# search parameters) can be added without breaking old clients.
+#
+# Errors: a failed call raises a Cap'n Proto exception whose description starts with
+# "[meridian:CODE] " where CODE is one of the status codes listed in schema/rpc_status.h
+# (INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, RESOURCE_EXHAUSTED, DATA_LOSS, ...).
+# A failed write changes nothing.
+@0xdd9d84076ccb45ab;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("meridian::rpc");
+
+# A point's identity: an unsigned 64-bit integer or a UUID. The two spaces are distinct:
+# the number 5 and a UUID never collide.
+struct PointId {
+  union {
+    num @0 :UInt64;
+    uuid @1 :Data;   # exactly 16 bytes, RFC 4122 byte order
+  }
+}
+
+# How closeness is measured. Search scores: l2 = Euclidean distance (lower is closer);
+# cosine = cosine similarity in [-1, 1] (higher is closer); dot = inner product (higher is closer).
+enum Metric {
+  l2 @0;
+  cosine @1;
+  dot @2;
+}
+
+# Which index a collection's sealed segments use. Only `flat` (exact search) exists today;
+# hnsw, ivfFlat and ivfPq are planned and will be added here with their parameters.
+enum IndexKind {
+  flat @0;
+}
+
+struct CollectionConfig {
+  name @0 :Text;           # 1..128 chars of [A-Za-z0-9_-]
+  dim @1 :UInt32;          # vector dimension, 1..65536
+  metric @2 :Metric;
+  indexKind @3 :IndexKind; # default flat
+}
+
+struct CollectionInfo {
+  config @0 :CollectionConfig;
+  pointCount @1 :UInt64;   # live points
+  storedBytes @2 :UInt64;  # bytes of stored point records (vectors + payloads), before LMDB overhead
+}
+
+# One point as written or read. `vector` and `payload` are empty when a read did not ask for them.
+struct Point {
+  id @0 :PointId;
+  vector @1 :List(Float32);  # exactly `dim` finite floats on upsert
+  payload @2 :Text;          # a JSON object as UTF-8 text; empty means no payload
+}
+
+struct ScoredPoint {
+  id @0 :PointId;
+  score @1 :Float32;         # see Metric for its meaning
+  vector @2 :List(Float32);  # only when withVector was asked
+  payload @3 :Text;          # only when withPayload was asked
+}
+
+# The outcome of an acknowledged write.
+struct WriteResult {
+  applied @0 :UInt32;        # points inserted, replaced or deleted
+  causalToken @1 :Data;      # opaque; pass it to a later read to see this write (coming with the CRDT)
+}
+
+struct SearchRequest {
+  collection @0 :Text;
+  queries @1 :List(Float32); # row-major: n queries of `dim` floats each (n >= 1)
+  k @2 :UInt32;              # results per query, 1..10000
+  withPayload @3 :Bool;
+  withVector @4 :Bool;
+}
+
+struct QueryResult {
+  points @0 :List(ScoredPoint);  # nearest first, at most k
+}
+
+struct NodeStatus {
+  version @0 :Text;          # Meridian version string
+  nodeId @1 :Text;           # stable identity of this node (hex)
+  uptimeMs @2 :UInt64;
+  collections @3 :UInt32;
+  points @4 :UInt64;         # live points across collections
+  dataDir @5 :Text;
+}
+
+# The capability that serves collections, points and search. Reached through Gate.
+interface Api {
+  status @0 () -> (status :NodeStatus);
+
+  createCollection @1 (config :CollectionConfig) -> (info :CollectionInfo);
+  listCollections @2 () -> (collections :List(CollectionInfo));
+  collectionInfo @3 (name :Text) -> (info :CollectionInfo);
+  dropCollection @4 (name :Text) -> ();
+
+  # Inserts or replaces up to 10000 points in one atomic, durable batch.
+  upsert @5 (collection :Text, points :List(Point)) -> (result :WriteResult);
+  # Deletes points by id; ids that do not exist are ignored (not counted in `applied`).
+  delete @6 (collection :Text, ids :List(PointId)) -> (result :WriteResult);
+  # Returns the points that exist among `ids`, in request order; missing ids are skipped.
+  get @7 (collection :Text, ids :List(PointId), withVector :Bool, withPayload :Bool)
+      -> (points :List(Point));
+  count @8 (collection :Text) -> (count :UInt64);
+  # Pages through a collection in id order. Start with an empty cursor; an empty nextCursor
+  # means the end. `limit` is 1..10000 (0 means 100).
+  scroll @9 (collection :Text, cursor :Data, limit :UInt32, withVector :Bool, withPayload :Bool)
+      -> (points :List(Point), nextCursor :Data);
+  # Exact nearest-neighbour search for one or many queries.
+  search @10 (request :SearchRequest) -> (results :List(QueryResult));
+}
+
+# The bootstrap capability. `open` hands out the API; a later `login` will hand out an API
+# scoped to an API key's rights, and the node will stop offering `open` when auth is on.
+interface Gate {
+  open @0 (clientName :Text) -> (api :Api, serverVersion :Text);
+}

@@ -1,0 +1,82 @@
+// Plain type <-> Cap'n Proto conversions; see convert.h.
+#include "schema/convert.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace meridian {
+
+absl::StatusOr<PointId> point_id_from_rpc(rpc::PointId::Reader id) {
+  switch (id.which()) {
+    case rpc::PointId::NUM:
+      return PointId::number(id.getNum());
+    case rpc::PointId::UUID: {
+      auto data = id.getUuid();
+      if (data.size() != 16) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("UUID point id must be 16 bytes, got ", data.size()));
+      }
+      Uuid u;
+      std::memcpy(u.data(), data.begin(), 16);
+      return PointId::uuid(u);
+    }
+  }
+  return absl::InvalidArgumentError("point id of unknown kind (newer client?)");
+}
+
+void point_id_to_rpc(const PointId& id, rpc::PointId::Builder out) {
+  if (id.is_number()) {
+    out.setNum(id.as_number());
+  } else {
+    const Uuid& u = id.as_uuid();
+    out.setUuid(capnp::Data::Reader(u.data(), u.size()));
+  }
+}
+
+absl::StatusOr<Metric> metric_from_rpc(rpc::Metric m) {
+  switch (m) {
+    case rpc::Metric::L2:
+      return Metric::kL2;
+    case rpc::Metric::COSINE:
+      return Metric::kCosine;
+    case rpc::Metric::DOT:
+      return Metric::kDot;
+  }
+  return absl::InvalidArgumentError("unknown metric (newer client?)");
+}
+
+rpc::Metric metric_to_rpc(Metric m) {
+  switch (m) {
+    case Metric::kL2:
+      return rpc::Metric::L2;
+    case Metric::kCosine:
+      return rpc::Metric::COSINE;
+    case Metric::kDot:
+      return rpc::Metric::DOT;
+  }
+  return rpc::Metric::L2;
+}
+
+absl::StatusOr<CollectionConfig> collection_config_from_rpc(rpc::CollectionConfig::Reader c) {
+  CollectionConfig out;
+  out.name = std::string(c.getName().cStr(), c.getName().size());
+  out.dim = c.getDim();
+  auto metric = metric_from_rpc(c.getMetric());
+  if (!metric.ok()) return metric.status();
+  out.metric = *metric;
+  if (c.getIndexKind() != rpc::IndexKind::FLAT) {
+    return absl::InvalidArgumentError("unknown index kind (newer client?)");
+  }
+  out.index_kind = IndexKind::kFlat;
+  return out;
+}
+
+void collection_config_to_rpc(const CollectionConfig& c, rpc::CollectionConfig::Builder out) {
+  out.setName(c.name);
+  out.setDim(c.dim);
+  out.setMetric(metric_to_rpc(c.metric));
+  out.setIndexKind(rpc::IndexKind::FLAT);
+}
+
+}  // namespace meridian

@@ -1,0 +1,114 @@
+// Parsing and formatting of the shared value types in types.h.
+#include "schema/types.h"
+
+#include <cstdio>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace meridian {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+absl::StatusOr<PointId> PointId::parse(std::string_view text) {
+  if (text.empty()) return absl::InvalidArgumentError("empty point id");
+  if (text.size() == 36 && text[8] == '-' && text[13] == '-' && text[18] == '-' &&
+      text[23] == '-') {
+    Uuid u{};
+    size_t byte = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (i == 8 || i == 13 || i == 18 || i == 23) continue;
+      int hi = hex_value(text[i]);
+      int lo = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
+      if (hi < 0 || lo < 0) break;
+      u[byte++] = static_cast<uint8_t>(hi * 16 + lo);
+      ++i;
+    }
+    if (byte == 16) return PointId::uuid(u);
+    return absl::InvalidArgumentError(absl::StrCat("malformed UUID point id '", std::string(text), "'"));
+  }
+  uint64_t n = 0;
+  if (text[0] != '-' && text[0] != '+' && absl::SimpleAtoi(absl::string_view(text.data(), text.size()), &n)) return PointId::number(n);
+  return absl::InvalidArgumentError(absl::StrCat(
+      "point id '", std::string(text), "' is neither an unsigned 64-bit integer nor a UUID"));
+}
+
+std::string PointId::to_string() const {
+  if (is_number()) return absl::StrCat(as_number());
+  const Uuid& u = as_uuid();
+  char buf[37];
+  std::snprintf(buf, sizeof buf,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+                u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+                u[14], u[15]);
+  return buf;
+}
+
+std::string_view metric_name(Metric m) {
+  switch (m) {
+    case Metric::kL2:
+      return "l2";
+    case Metric::kCosine:
+      return "cosine";
+    case Metric::kDot:
+      return "dot";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<Metric> parse_metric(std::string_view name) {
+  if (name == "l2") return Metric::kL2;
+  if (name == "cosine") return Metric::kCosine;
+  if (name == "dot") return Metric::kDot;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown metric '", std::string(name), "' (expected l2, cosine or dot)"));
+}
+
+std::string_view index_kind_name(IndexKind k) {
+  switch (k) {
+    case IndexKind::kFlat:
+      return "flat";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<IndexKind> parse_index_kind(std::string_view name) {
+  if (name == "flat") return IndexKind::kFlat;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown index kind '", std::string(name), "' (available: flat)"));
+}
+
+absl::Status validate_collection_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxCollectionNameLength) {
+    return absl::InvalidArgumentError(absl::StrCat("collection name must be 1..",
+                                                   kMaxCollectionNameLength, " characters"));
+  }
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "collection name '", std::string(name), "' may only contain letters, digits, '_' and '-'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status validate_collection_config(const CollectionConfig& config) {
+  if (auto s = validate_collection_name(config.name); !s.ok()) return s;
+  if (config.dim == 0 || config.dim > kMaxDim) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dimension ", config.dim, " out of range 1..", kMaxDim));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace meridian

@@ -1,0 +1,80 @@
+// Plain C++ value types shared by every layer (storage, node, client, cli): point ids,
+// metrics and collection settings. No Cap'n Proto here; schema/convert.h maps to the wire.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "absl/status/statusor.h"
+
+namespace meridian {
+
+// A UUID as its 16 bytes in RFC 4122 order.
+using Uuid = std::array<uint8_t, 16>;
+
+// A point's identity: an unsigned 64-bit number or a UUID. Numbers order before UUIDs.
+class PointId {
+ public:
+  PointId() = default;
+  static PointId number(uint64_t n) { return PointId(n); }
+  static PointId uuid(const Uuid& u) { return PointId(u); }
+
+  // Parses "123" as a number and "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" as a UUID.
+  static absl::StatusOr<PointId> parse(std::string_view text);
+
+  bool is_number() const { return std::holds_alternative<uint64_t>(value_); }
+  uint64_t as_number() const { return std::get<uint64_t>(value_); }
+  const Uuid& as_uuid() const { return std::get<Uuid>(value_); }
+
+  // "123" or the canonical lower-case hyphenated UUID.
+  std::string to_string() const;
+
+  friend auto operator<=>(const PointId&, const PointId&) = default;
+  friend bool operator==(const PointId&, const PointId&) = default;
+
+  template <typename H>
+  friend H AbslHashValue(H h, const PointId& id) {
+    return H::combine(std::move(h), id.value_);
+  }
+
+ private:
+  explicit PointId(uint64_t n) : value_(n) {}
+  explicit PointId(const Uuid& u) : value_(u) {}
+  std::variant<uint64_t, Uuid> value_{uint64_t{0}};
+};
+
+enum class Metric : uint8_t { kL2 = 0, kCosine = 1, kDot = 2 };
+enum class IndexKind : uint8_t { kFlat = 0 };
+
+std::string_view metric_name(Metric m);
+absl::StatusOr<Metric> parse_metric(std::string_view name);
+std::string_view index_kind_name(IndexKind k);
+absl::StatusOr<IndexKind> parse_index_kind(std::string_view name);
+
+struct CollectionConfig {
+  std::string name;
+  uint32_t dim = 0;
+  Metric metric = Metric::kL2;
+  IndexKind index_kind = IndexKind::kFlat;
+  friend bool operator==(const CollectionConfig&, const CollectionConfig&) = default;
+};
+
+// Limits every layer enforces the same way.
+inline constexpr uint32_t kMaxDim = 65536;
+inline constexpr uint32_t kMaxBatchPoints = 10000;
+inline constexpr uint32_t kMaxTopK = 10000;
+inline constexpr uint32_t kMaxQueriesPerSearch = 10000;
+inline constexpr uint32_t kMaxScrollLimit = 10000;
+inline constexpr size_t kMaxPayloadBytes = 1 << 20;
+inline constexpr size_t kMaxCollectionNameLength = 128;
+
+// OK when `name` is 1..128 chars of [A-Za-z0-9_-]; InvalidArgument otherwise.
+absl::Status validate_collection_name(std::string_view name);
+// OK when the config is usable for a new collection.
+absl::Status validate_collection_config(const CollectionConfig& config);
+
+}  // namespace meridian
