@@ -38,7 +38,8 @@ class PointId {
 
   template <typename H>
   friend H AbslHashValue(H h, const PointId& id) {
-    return H::combine(std::move(h), id.value_);
+    if (id.is_number()) return H::combine(std::move(h), uint8_t{0}, id.as_number());
+    return H::combine_contiguous(H::combine(std::move(h), uint8_t{1}), id.as_uuid().data(), 16);
   }
 
  private:

@@ -28,9 +28,9 @@ TempDir::~TempDir() {
 std::optional<std::filesystem::path> dataset_dir(const std::string& name) {
   std::vector<std::filesystem::path> roots;
   if (const char* env = std::getenv("MERIDIAN_DATASETS")) roots.emplace_back(env);
-  if (const char* src = std::getenv("MERIDIAN_SOURCE_DIR")) {
-    roots.push_back(std::filesystem::path(src) / ".." / "shared" / "datasets");
-  }
+  const char* src = std::getenv("MERIDIAN_SOURCE_DIR");
+  roots.push_back(std::filesystem::path(src != nullptr ? src : MERIDIAN_DEFAULT_SOURCE_DIR) / ".." /
+                  "shared" / "datasets");
   roots.emplace_back("../shared/datasets");
   for (const auto& root : roots) {
     std::filesystem::path dir = root / name;

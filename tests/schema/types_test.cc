@@ -1,0 +1,67 @@
+// Tests of the shared value types: point id parsing/formatting and ordering, config checks.
+#include "schema/types.h"
+
+#include "tests/support/test_support.h"
+
+namespace meridian {
+namespace {
+
+TEST(PointIdTest, ParsesNumbersAndUuids) {
+  auto n = PointId::parse("18446744073709551615");
+  ASSERT_TRUE(n.ok());
+  EXPECT_TRUE(n->is_number());
+  EXPECT_EQ(n->as_number(), 18446744073709551615ull);
+
+  auto u = PointId::parse("123e4567-E89B-12d3-a456-426614174000");
+  ASSERT_TRUE(u.ok());
+  EXPECT_FALSE(u->is_number());
+  EXPECT_EQ(u->to_string(), "123e4567-e89b-12d3-a456-426614174000");
+  EXPECT_EQ(u->as_uuid()[0], 0x12);
+  EXPECT_EQ(u->as_uuid()[15], 0x00);
+}
+
+TEST(PointIdTest, RejectsMalformedIds) {
+  for (const char* bad : {"", "-1", "+5", "18446744073709551616", "12ab", "1.5",
+                          "123e4567-e89b-12d3-a456-42661417400g",
+                          "123e4567-e89b-12d3-a456-4266141740000"}) {
+    MERIDIAN_EXPECT_CODE(PointId::parse(bad), absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(PointIdTest, NumbersOrderBeforeUuidsAndDiffer) {
+  PointId five = PointId::number(5);
+  PointId uuid = PointId::uuid(Uuid{});
+  EXPECT_LT(five, uuid);
+  EXPECT_NE(PointId::number(0), uuid);
+  EXPECT_LT(PointId::number(2), PointId::number(10));
+}
+
+TEST(CollectionConfigTest, ValidatesNameAndDimension) {
+  MERIDIAN_EXPECT_OK(validate_collection_config({"docs_2024-a", 128, Metric::kL2, IndexKind::kFlat}));
+  MERIDIAN_EXPECT_CODE(validate_collection_config({"", 8, Metric::kL2, IndexKind::kFlat}),
+                       absl::StatusCode::kInvalidArgument);
+  MERIDIAN_EXPECT_CODE(validate_collection_config({"a/b", 8, Metric::kL2, IndexKind::kFlat}),
+                       absl::StatusCode::kInvalidArgument);
+  MERIDIAN_EXPECT_CODE(validate_collection_config({"a", 0, Metric::kL2, IndexKind::kFlat}),
+                       absl::StatusCode::kInvalidArgument);
+  MERIDIAN_EXPECT_CODE(
+      validate_collection_config({"a", kMaxDim + 1, Metric::kL2, IndexKind::kFlat}),
+      absl::StatusCode::kInvalidArgument);
+  MERIDIAN_EXPECT_CODE(
+      validate_collection_config({std::string(kMaxCollectionNameLength + 1, 'x'), 8, Metric::kL2,
+                                  IndexKind::kFlat}),
+      absl::StatusCode::kInvalidArgument);
+}
+
+TEST(MetricTest, NamesRoundTrip) {
+  for (Metric m : {Metric::kL2, Metric::kCosine, Metric::kDot}) {
+    auto parsed = parse_metric(metric_name(m));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, m);
+  }
+  MERIDIAN_EXPECT_CODE(parse_metric("euclid"), absl::StatusCode::kInvalidArgument);
+  MERIDIAN_EXPECT_CODE(parse_index_kind("hnsw2"), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace meridian
