@@ -1,0 +1,355 @@
+// LMDB-backed Store; see store.h. Named databases: `meta` (node identity, collection
+// records, id counter) and `points` (collection id + point id -> sealed point record).
+#include "storage/store.h"
+
+#include <sys/stat.h>
+
+#include "absl/strings/str_cat.h"
+#include "storage/internal/lmdb.h"
+
+namespace meridian::storage {
+namespace {
+
+using internal::Cursor;
+using internal::from_val;
+using internal::lmdb_status;
+using internal::to_val;
+using internal::Txn;
+
+constexpr std::string_view kMetaDb = "meta";
+constexpr std::string_view kPointsDb = "points";
+constexpr std::string_view kNodeIdKey = "node_id";
+constexpr std::string_view kNextCollectionIdKey = "next_collection_id";
+constexpr std::string_view kCollectionKeyPrefix = "collection/";
+
+std::string collection_meta_key(const std::string& name) {
+  return std::string(kCollectionKeyPrefix) + name;
+}
+
+std::string encode_u32(uint32_t v) {
+  std::string out(4, '\0');
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(v >> (8 * i));
+  return out;
+}
+
+absl::StatusOr<uint32_t> decode_u32(std::string_view s) {
+  if (s.size() != 4) return absl::DataLossError("malformed counter in meta database");
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  return v;
+}
+
+}  // namespace
+
+Store::Store(MDB_env* env, const crypto::RecordSealer& sealer) : env_(env), sealer_(sealer) {}
+
+Store::~Store() { mdb_env_close(env_); }
+
+absl::StatusOr<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir,
+                                                   const crypto::RecordSealer& sealer,
+                                                   const StoreOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create data directory ", dir.string(), ": ", ec.message()));
+  }
+  ::chmod(dir.c_str(), 0700);
+  MDB_env* env = nullptr;
+  if (auto s = lmdb_status(mdb_env_create(&env), "create environment"); !s.ok()) return s;
+  std::unique_ptr<Store> store(new Store(env, sealer));
+  if (auto s = lmdb_status(mdb_env_set_maxdbs(env, 8), "set max databases"); !s.ok()) return s;
+  if (auto s = lmdb_status(mdb_env_set_mapsize(env, options.map_size_bytes), "set map size");
+      !s.ok()) {
+    return s;
+  }
+  // MDB_NOTLS: read transactions are not tied to threads (callers may use worker threads).
+  int rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0600);
+  if (rc != MDB_SUCCESS) {
+    return lmdb_status(rc, absl::StrCat("open environment in ", dir.string()));
+  }
+  if (auto s = store->open_databases(); !s.ok()) return s;
+  if (auto s = store->load_or_record_node_id(options.node_id_if_new); !s.ok()) return s;
+  return store;
+}
+
+absl::Status Store::open_databases() {
+  Txn txn;
+  if (auto s = txn.begin(env_, false); !s.ok()) return s;
+  if (auto s = lmdb_status(mdb_dbi_open(txn.get(), "meta", MDB_CREATE, &meta_dbi_), "open meta");
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = lmdb_status(mdb_dbi_open(txn.get(), "points", MDB_CREATE, &points_dbi_),
+                           "open points");
+      !s.ok()) {
+    return s;
+  }
+  return txn.commit();
+}
+
+absl::Status Store::load_or_record_node_id(const std::string& node_id_if_new) {
+  Txn txn;
+  if (auto s = txn.begin(env_, false); !s.ok()) return s;
+  MDB_val key = to_val(kNodeIdKey), value;
+  int rc = mdb_get(txn.get(), meta_dbi_, &key, &value);
+  if (rc == MDB_SUCCESS) {
+    auto opened = sealer_.open(kMetaDb, kNodeIdKey, from_val(value));
+    if (!opened.ok()) return opened.status();
+    node_id_ = *opened;
+    return absl::OkStatus();
+  }
+  if (rc != MDB_NOTFOUND) return lmdb_status(rc, "read node id");
+  if (node_id_if_new.empty()) return absl::InvalidArgumentError("no node id given for a new store");
+  auto sealed = sealer_.seal(kMetaDb, kNodeIdKey, node_id_if_new);
+  if (!sealed.ok()) return sealed.status();
+  MDB_val sealed_val = to_val(*sealed);
+  if (auto s = lmdb_status(mdb_put(txn.get(), meta_dbi_, &key, &sealed_val, 0), "write node id");
+      !s.ok()) {
+    return s;
+  }
+  node_id_ = node_id_if_new;
+  return txn.commit();
+}
+
+absl::StatusOr<std::vector<StoredCollection>> Store::list_collections() const {
+  Txn txn;
+  if (auto s = txn.begin(env_, true); !s.ok()) return s;
+  Cursor cursor;
+  if (auto s = cursor.open(txn.get(), meta_dbi_); !s.ok()) return s;
+  std::vector<StoredCollection> out;
+  MDB_val key = to_val(kCollectionKeyPrefix), value;
+  int rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_SET_RANGE);
+  while (rc == MDB_SUCCESS && from_val(key).starts_with(kCollectionKeyPrefix)) {
+    auto opened = sealer_.open(kMetaDb, from_val(key), from_val(value));
+    if (!opened.ok()) return opened.status();
+    auto decoded = decode_collection_value(*opened);
+    if (!decoded.ok()) return decoded.status();
+    out.push_back(std::move(*decoded));
+    rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT);
+  }
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "list collections");
+  return out;
+}
+
+absl::StatusOr<StoredCollection> Store::create_collection(const CollectionConfig& config) {
+  if (auto s = validate_collection_config(config); !s.ok()) return s;
+  Txn txn;
+  if (auto s = txn.begin(env_, false); !s.ok()) return s;
+  std::string meta_key = collection_meta_key(config.name);
+  MDB_val key = to_val(meta_key), value;
+  int rc = mdb_get(txn.get(), meta_dbi_, &key, &value);
+  if (rc == MDB_SUCCESS) {
+    return absl::AlreadyExistsError(absl::StrCat("collection '", config.name, "' already exists"));
+  }
+  if (rc != MDB_NOTFOUND) return lmdb_status(rc, "look up collection");
+
+  uint32_t next_id = 1;
+  MDB_val counter_key = to_val(kNextCollectionIdKey), counter_value;
+  rc = mdb_get(txn.get(), meta_dbi_, &counter_key, &counter_value);
+  if (rc == MDB_SUCCESS) {
+    auto opened = sealer_.open(kMetaDb, kNextCollectionIdKey, from_val(counter_value));
+    if (!opened.ok()) return opened.status();
+    auto decoded = decode_u32(*opened);
+    if (!decoded.ok()) return decoded.status();
+    next_id = *decoded;
+  } else if (rc != MDB_NOTFOUND) {
+    return lmdb_status(rc, "read collection id counter");
+  }
+
+  StoredCollection stored{next_id, config};
+  auto sealed_counter = sealer_.seal(kMetaDb, kNextCollectionIdKey, encode_u32(next_id + 1));
+  if (!sealed_counter.ok()) return sealed_counter.status();
+  auto sealed_record = sealer_.seal(kMetaDb, meta_key, encode_collection_value(stored));
+  if (!sealed_record.ok()) return sealed_record.status();
+  MDB_val counter_val = to_val(*sealed_counter), record_val = to_val(*sealed_record);
+  if (auto s = lmdb_status(mdb_put(txn.get(), meta_dbi_, &counter_key, &counter_val, 0),
+                           "write collection id counter");
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = lmdb_status(mdb_put(txn.get(), meta_dbi_, &key, &record_val, 0),
+                           "write collection record");
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = txn.commit(); !s.ok()) return s;
+  return stored;
+}
+
+absl::Status Store::drop_collection(const std::string& name) {
+  Txn txn;
+  if (auto s = txn.begin(env_, false); !s.ok()) return s;
+  std::string meta_key = collection_meta_key(name);
+  MDB_val key = to_val(meta_key), value;
+  int rc = mdb_get(txn.get(), meta_dbi_, &key, &value);
+  if (rc == MDB_NOTFOUND) {
+    return absl::NotFoundError(absl::StrCat("collection '", name, "' does not exist"));
+  }
+  if (rc != MDB_SUCCESS) return lmdb_status(rc, "look up collection");
+  auto opened = sealer_.open(kMetaDb, meta_key, from_val(value));
+  if (!opened.ok()) return opened.status();
+  auto stored = decode_collection_value(*opened);
+  if (!stored.ok()) return stored.status();
+  if (auto s = lmdb_status(mdb_del(txn.get(), meta_dbi_, &key, nullptr), "delete collection");
+      !s.ok()) {
+    return s;
+  }
+
+  Cursor cursor;
+  if (auto s = cursor.open(txn.get(), points_dbi_); !s.ok()) return s;
+  std::string prefix = collection_key_prefix(stored->id);
+  // Re-seek to the prefix after every delete: LMDB's cursor position after the last record
+  // of the database is deleted is not usable for stepping on.
+  while (true) {
+    MDB_val point_key = to_val(prefix), point_value;
+    rc = mdb_cursor_get(cursor.get(), &point_key, &point_value, MDB_SET_RANGE);
+    if (rc != MDB_SUCCESS || !from_val(point_key).starts_with(prefix)) break;
+    if (auto s = lmdb_status(mdb_cursor_del(cursor.get(), 0), "delete point"); !s.ok()) return s;
+  }
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "drop collection points");
+  return txn.commit();
+}
+
+absl::StatusOr<PutResult> Store::put_points(uint32_t collection_id,
+                                            std::span<const PointRecord> points) {
+  Txn txn;
+  if (auto s = txn.begin(env_, false); !s.ok()) return s;
+  PutResult result;
+  for (const PointRecord& point : points) {
+    std::string key_bytes = encode_point_key(collection_id, point.id);
+    MDB_val key = to_val(key_bytes), old_value;
+    int rc = mdb_get(txn.get(), points_dbi_, &key, &old_value);
+    if (rc == MDB_SUCCESS) {
+      ++result.replaced;
+      result.stored_bytes_delta -= static_cast<int64_t>(old_value.mv_size);
+    } else if (rc == MDB_NOTFOUND) {
+      ++result.inserted;
+    } else {
+      return lmdb_status(rc, "read point");
+    }
+    auto sealed = sealer_.seal(kPointsDb, key_bytes, encode_point_value(point));
+    if (!sealed.ok()) return sealed.status();
+    MDB_val value = to_val(*sealed);
+    if (auto s = lmdb_status(mdb_put(txn.get(), points_dbi_, &key, &value, 0), "write point");
+        !s.ok()) {
+      return s;
+    }
+    result.stored_bytes_delta += static_cast<int64_t>(sealed->size());
+  }
+  if (auto s = txn.commit(); !s.ok()) return s;
+  return result;
+}
+
+absl::StatusOr<DeleteResult> Store::delete_points(uint32_t collection_id,
+                                                  std::span<const PointId> ids) {
+  Txn txn;
+  if (auto s = txn.begin(env_, false); !s.ok()) return s;
+  DeleteResult result;
+  result.deleted.reserve(ids.size());
+  for (const PointId& id : ids) {
+    std::string key_bytes = encode_point_key(collection_id, id);
+    MDB_val key = to_val(key_bytes), old_value;
+    int rc = mdb_get(txn.get(), points_dbi_, &key, &old_value);
+    if (rc == MDB_NOTFOUND) {
+      result.deleted.push_back(false);
+      continue;
+    }
+    if (rc != MDB_SUCCESS) return lmdb_status(rc, "read point");
+    result.stored_bytes_delta -= static_cast<int64_t>(old_value.mv_size);
+    if (auto s = lmdb_status(mdb_del(txn.get(), points_dbi_, &key, nullptr), "delete point");
+        !s.ok()) {
+      return s;
+    }
+    result.deleted.push_back(true);
+    ++result.deleted_count;
+  }
+  if (auto s = txn.commit(); !s.ok()) return s;
+  return result;
+}
+
+absl::StatusOr<PointRecord> Store::open_point(std::string_view key, std::string_view sealed) const {
+  uint32_t collection_id = 0;
+  auto id = decode_point_key(key, &collection_id);
+  if (!id.ok()) return id.status();
+  auto opened = sealer_.open(kPointsDb, key, sealed);
+  if (!opened.ok()) {
+    return absl::Status(opened.status().code(),
+                        absl::StrCat("point ", id->to_string(), ": ", opened.status().message()));
+  }
+  return decode_point_value(*id, *opened);
+}
+
+absl::StatusOr<std::vector<std::optional<PointRecord>>> Store::get_points(
+    uint32_t collection_id, std::span<const PointId> ids) const {
+  Txn txn;
+  if (auto s = txn.begin(env_, true); !s.ok()) return s;
+  std::vector<std::optional<PointRecord>> out;
+  out.reserve(ids.size());
+  for (const PointId& id : ids) {
+    std::string key_bytes = encode_point_key(collection_id, id);
+    MDB_val key = to_val(key_bytes), value;
+    int rc = mdb_get(txn.get(), points_dbi_, &key, &value);
+    if (rc == MDB_NOTFOUND) {
+      out.emplace_back(std::nullopt);
+      continue;
+    }
+    if (rc != MDB_SUCCESS) return lmdb_status(rc, "read point");
+    auto record = open_point(key_bytes, from_val(value));
+    if (!record.ok()) return record.status();
+    out.emplace_back(std::move(*record));
+  }
+  return out;
+}
+
+absl::StatusOr<ScrollPage> Store::scroll(uint32_t collection_id, std::string_view cursor_bytes,
+                                         uint32_t limit) const {
+  std::string prefix = collection_key_prefix(collection_id);
+  std::string start = prefix;
+  if (!cursor_bytes.empty()) {
+    start.append(cursor_bytes);
+    uint32_t ignored = 0;
+    if (!decode_point_key(start, &ignored).ok()) {
+      return absl::InvalidArgumentError("malformed scroll cursor");
+    }
+  }
+  Txn txn;
+  if (auto s = txn.begin(env_, true); !s.ok()) return s;
+  Cursor cursor;
+  if (auto s = cursor.open(txn.get(), points_dbi_); !s.ok()) return s;
+  ScrollPage page;
+  MDB_val key = to_val(start), value;
+  int rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_SET_RANGE);
+  while (rc == MDB_SUCCESS && from_val(key).starts_with(prefix)) {
+    if (page.points.size() == limit) {
+      page.next_cursor = std::string(from_val(key).substr(prefix.size()));
+      break;
+    }
+    auto record = open_point(from_val(key), from_val(value));
+    if (!record.ok()) return record.status();
+    page.points.push_back(std::move(*record));
+    rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT);
+  }
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "scroll");
+  return page;
+}
+
+absl::Status Store::for_each_point(uint32_t collection_id, const PointVisitor& fn) const {
+  Txn txn;
+  if (auto s = txn.begin(env_, true); !s.ok()) return s;
+  Cursor cursor;
+  if (auto s = cursor.open(txn.get(), points_dbi_); !s.ok()) return s;
+  std::string prefix = collection_key_prefix(collection_id);
+  MDB_val key = to_val(prefix), value;
+  int rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_SET_RANGE);
+  while (rc == MDB_SUCCESS && from_val(key).starts_with(prefix)) {
+    auto record = open_point(from_val(key), from_val(value));
+    if (!record.ok()) return record.status();
+    if (auto s = fn(std::move(*record), value.mv_size); !s.ok()) return s;
+    rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT);
+  }
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "scan points");
+  return absl::OkStatus();
+}
+
+}  // namespace meridian::storage

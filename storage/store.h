@@ -1,0 +1,103 @@
+// A node's durable store: one LMDB environment holding collections and their points, every
+// value sealed through crypto::RecordSealer. The only place in Meridian that opens LMDB.
+//
+// Thread safety: all methods may be called from any thread. Write transactions are
+// serialised by LMDB; reads run in their own read-only snapshots.
+// Durability: a write method returns OK only after its transaction committed (fsync).
+#pragma once
+
+#include <lmdb.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "crypto/record_sealer.h"
+#include "schema/types.h"
+#include "storage/point_record.h"
+
+namespace meridian::storage {
+
+struct StoreOptions {
+  // The largest the LMDB file may grow to. Address space is reserved, disk is used only as
+  // data is written. Default 256 GiB.
+  size_t map_size_bytes = size_t{256} << 30;
+  // The identity recorded when the directory is new (the caller mints it, so that nothing
+  // below node/ draws randomness). Ignored when the store already has one.
+  std::string node_id_if_new;
+};
+
+struct PutResult {
+  uint32_t inserted = 0;
+  uint32_t replaced = 0;
+  int64_t stored_bytes_delta = 0;  // change of the collection's sealed record bytes
+};
+
+struct DeleteResult {
+  std::vector<bool> deleted;  // per requested id: whether it existed
+  uint32_t deleted_count = 0;
+  int64_t stored_bytes_delta = 0;
+};
+
+struct ScrollPage {
+  std::vector<PointRecord> points;
+  std::string next_cursor;  // opaque; empty at the end
+};
+
+class Store {
+ public:
+  // Opens (creating when absent) the store in `dir`. `sealer` must outlive the store.
+  static absl::StatusOr<std::unique_ptr<Store>> open(const std::filesystem::path& dir,
+                                                     const crypto::RecordSealer& sealer,
+                                                     const StoreOptions& options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // This node's identity, recorded on the first open of the directory.
+  const std::string& node_id() const { return node_id_; }
+
+  absl::StatusOr<std::vector<StoredCollection>> list_collections() const;
+  // AlreadyExists when a collection of that name exists.
+  absl::StatusOr<StoredCollection> create_collection(const CollectionConfig& config);
+  // Removes the collection and all its points in one transaction. NotFound when absent.
+  absl::Status drop_collection(const std::string& name);
+
+  // Inserts or replaces `points` atomically. Later duplicates of an id in one batch win.
+  absl::StatusOr<PutResult> put_points(uint32_t collection_id, std::span<const PointRecord> points);
+  // Deletes the given ids atomically; absent ids are reported, not an error.
+  absl::StatusOr<DeleteResult> delete_points(uint32_t collection_id,
+                                             std::span<const PointId> ids);
+  // One entry per id, nullopt where the point does not exist.
+  absl::StatusOr<std::vector<std::optional<PointRecord>>> get_points(
+      uint32_t collection_id, std::span<const PointId> ids) const;
+  // Up to `limit` points in id order, starting at `cursor` (empty = the first point).
+  // InvalidArgument for a cursor this store did not produce.
+  absl::StatusOr<ScrollPage> scroll(uint32_t collection_id, std::string_view cursor,
+                                    uint32_t limit) const;
+
+  // Calls `fn(record, sealed_bytes)` for every point of the collection in id order; stops at
+  // the first non-OK status from `fn` or from decoding and returns it.
+  using PointVisitor = std::function<absl::Status(PointRecord&& record, size_t sealed_bytes)>;
+  absl::Status for_each_point(uint32_t collection_id, const PointVisitor& fn) const;
+
+ private:
+  Store(MDB_env* env, const crypto::RecordSealer& sealer);
+  absl::Status open_databases();
+  absl::Status load_or_record_node_id(const std::string& node_id_if_new);
+  absl::StatusOr<PointRecord> open_point(std::string_view key, std::string_view sealed) const;
+
+  MDB_env* env_;
+  const crypto::RecordSealer& sealer_;
+  MDB_dbi meta_dbi_ = 0;
+  MDB_dbi points_dbi_ = 0;
+  std::string node_id_;
+};
+
+}  // namespace meridian::storage
