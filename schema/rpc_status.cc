@@ -56,13 +56,15 @@ kj::Exception::Type kj_type_for(absl::StatusCode code) {
 }  // namespace
 
 kj::Exception status_to_exception(const absl::Status& status) {
-  std::string description =
-      absl::StrCat(std::string(kTagPrefix), std::string(code_name(status.code())), "] ", status.message());
+  std::string description = absl::StrCat(
+      std::string(kTagPrefix), std::string(code_name(status.code())), "] ", status.message());
   return kj::Exception(kj_type_for(status.code()), __FILE__, __LINE__,
                        kj::heapString(description.data(), description.size()));
 }
 
-void throw_status(const absl::Status& status) { kj::throwFatalException(status_to_exception(status)); }
+void throw_status(const absl::Status& status) {
+  kj::throwFatalException(status_to_exception(status));
+}
 
 absl::Status exception_to_status(const kj::Exception& exception) {
   std::string_view description(exception.getDescription().cStr());

@@ -33,10 +33,13 @@ absl::StatusOr<PointId> PointId::parse(std::string_view text) {
       ++i;
     }
     if (byte == 16) return PointId::uuid(u);
-    return absl::InvalidArgumentError(absl::StrCat("malformed UUID point id '", std::string(text), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed UUID point id '", std::string(text), "'"));
   }
   uint64_t n = 0;
-  if (text[0] != '-' && text[0] != '+' && absl::SimpleAtoi(absl::string_view(text.data(), text.size()), &n)) return PointId::number(n);
+  if (text[0] != '-' && text[0] != '+' &&
+      absl::SimpleAtoi(absl::string_view(text.data(), text.size()), &n))
+    return PointId::number(n);
   return absl::InvalidArgumentError(absl::StrCat(
       "point id '", std::string(text), "' is neither an unsigned 64-bit integer nor a UUID"));
 }
@@ -46,9 +49,9 @@ std::string PointId::to_string() const {
   const Uuid& u = as_uuid();
   char buf[37];
   std::snprintf(buf, sizeof buf,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
-                u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-                u[14], u[15]);
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+                u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+                u[15]);
   return buf;
 }
 
@@ -88,15 +91,16 @@ absl::StatusOr<IndexKind> parse_index_kind(std::string_view name) {
 
 absl::Status validate_collection_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxCollectionNameLength) {
-    return absl::InvalidArgumentError(absl::StrCat("collection name must be 1..",
-                                                   kMaxCollectionNameLength, " characters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("collection name must be 1..", kMaxCollectionNameLength, " characters"));
   }
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '-';
     if (!ok) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "collection name '", std::string(name), "' may only contain letters, digits, '_' and '-'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("collection name '", std::string(name),
+                       "' may only contain letters, digits, '_' and '-'"));
     }
   }
   return absl::OkStatus();

@@ -69,6 +69,8 @@ inline constexpr uint32_t kMaxDim = 65536;
 inline constexpr uint32_t kMaxBatchPoints = 10000;
 inline constexpr uint32_t kMaxTopK = 10000;
 inline constexpr uint32_t kMaxQueriesPerSearch = 10000;
+// queries x k of one search request; keeps every reply well inside the RPC message limit.
+inline constexpr uint64_t kMaxResultsPerSearch = 1000000;
 inline constexpr uint32_t kMaxScrollLimit = 10000;
 inline constexpr size_t kMaxPayloadBytes = 1 << 20;
 inline constexpr size_t kMaxCollectionNameLength = 128;

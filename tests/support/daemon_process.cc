@@ -62,7 +62,8 @@ std::optional<std::string> DaemonProcess::wait_listening(std::chrono::millisecon
     size_t at = text.find(marker);
     if (at != std::string::npos) {
       size_t end = text.find('\n', at);
-      if (end != std::string::npos) return text.substr(at + marker.size(), end - at - marker.size());
+      if (end != std::string::npos)
+        return text.substr(at + marker.size(), end - at - marker.size());
     }
     int status = 0;
     if (!exited_ && ::waitpid(pid_, &status, WNOHANG) == pid_) {

@@ -22,18 +22,18 @@ const absl::Status& status_of(const absl::StatusOr<T>& s) {
 
 #define MERIDIAN_ASSERT_OK(expr)                                              \
   do {                                                                        \
-    const absl::Status meridian_st_ = ::meridian::testing::status_of((expr));        \
+    const absl::Status meridian_st_ = ::meridian::testing::status_of((expr)); \
     ASSERT_TRUE(meridian_st_.ok()) << #expr << " -> " << meridian_st_;        \
   } while (0)
 #define MERIDIAN_EXPECT_OK(expr)                                              \
   do {                                                                        \
-    const absl::Status meridian_st_ = ::meridian::testing::status_of((expr));        \
+    const absl::Status meridian_st_ = ::meridian::testing::status_of((expr)); \
     EXPECT_TRUE(meridian_st_.ok()) << #expr << " -> " << meridian_st_;        \
   } while (0)
 // Expects a non-OK status with the given absl::StatusCode.
-#define MERIDIAN_EXPECT_CODE(expr, code_)                                     \
-  do {                                                                        \
-    const absl::Status meridian_st_ = ::meridian::testing::status_of((expr));        \
+#define MERIDIAN_EXPECT_CODE(expr, code_)                                       \
+  do {                                                                          \
+    const absl::Status meridian_st_ = ::meridian::testing::status_of((expr));   \
     EXPECT_EQ(meridian_st_.code(), (code_)) << #expr << " -> " << meridian_st_; \
   } while (0)
 

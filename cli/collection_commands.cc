@@ -1,0 +1,62 @@
+// Collection administration commands: one RPC each, printed as plain text.
+#include "cli/collection_commands.h"
+
+#include <algorithm>
+#include <iomanip>
+#include <string>
+
+namespace meridian::cli {
+
+absl::Status run_collection_create(client::Client& client, const CollectionCreateArgs& args,
+                                   std::ostream& out) {
+  absl::StatusOr<client::CollectionInfo> info = client.create_collection(args.config);
+  if (!info.ok()) return info.status();
+  out << "created collection " << info->config.name << " (dim " << info->config.dim << ", metric "
+      << metric_name(info->config.metric) << ", index " << index_kind_name(info->config.index_kind)
+      << ")\n";
+  return absl::OkStatus();
+}
+
+absl::Status run_collection_list(client::Client& client, std::ostream& out) {
+  absl::StatusOr<std::vector<client::CollectionInfo>> infos = client.list_collections();
+  if (!infos.ok()) return infos.status();
+  size_t name_width = 4;
+  for (const auto& info : *infos) name_width = std::max(name_width, info.config.name.size());
+  out << std::left << std::setw(static_cast<int>(name_width)) << "NAME"
+      << "  " << std::right << std::setw(6) << "DIM"
+      << "  " << std::left << std::setw(6) << "METRIC"
+      << "  " << std::setw(5) << "INDEX"
+      << "  " << std::right << std::setw(12) << "POINTS"
+      << "  " << std::setw(14) << "BYTES" << '\n';
+  for (const auto& info : *infos) {
+    out << std::left << std::setw(static_cast<int>(name_width)) << info.config.name << "  "
+        << std::right << std::setw(6) << info.config.dim << "  " << std::left << std::setw(6)
+        << metric_name(info.config.metric) << "  " << std::setw(5)
+        << index_kind_name(info.config.index_kind) << "  " << std::right << std::setw(12)
+        << info.point_count << "  " << std::setw(14) << info.stored_bytes << '\n';
+  }
+  return absl::OkStatus();
+}
+
+absl::Status run_collection_info(client::Client& client, const CollectionInfoArgs& args,
+                                 std::ostream& out) {
+  absl::StatusOr<client::CollectionInfo> info = client.collection_info(args.name);
+  if (!info.ok()) return info.status();
+  out << "name:    " << info->config.name << '\n'
+      << "dim:     " << info->config.dim << '\n'
+      << "metric:  " << metric_name(info->config.metric) << '\n'
+      << "index:   " << index_kind_name(info->config.index_kind) << '\n'
+      << "points:  " << info->point_count << '\n'
+      << "bytes:   " << info->stored_bytes << '\n';
+  return absl::OkStatus();
+}
+
+absl::Status run_collection_drop(client::Client& client, const CollectionDropArgs& args,
+                                 std::ostream& out) {
+  absl::Status dropped = client.drop_collection(args.name);
+  if (!dropped.ok()) return dropped;
+  out << "dropped collection " << args.name << '\n';
+  return absl::OkStatus();
+}
+
+}  // namespace meridian::cli

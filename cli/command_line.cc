@@ -1,0 +1,518 @@
+// Table-driven parsing of `meridian` arguments: each command declares its positionals and
+// value options; a builder turns the generic parse into the command's typed arguments.
+#include "cli/command_line.h"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+
+namespace meridian::cli {
+namespace {
+
+// Options and positionals of one command after generic parsing.
+struct ParsedArgs {
+  std::vector<std::string> positionals;
+  std::map<std::string, std::string> options;  // "--dim" -> "64"
+
+  const std::string* option(const std::string& name) const {
+    auto it = options.find(name);
+    return it == options.end() ? nullptr : &it->second;
+  }
+};
+
+struct CommandSpec {
+  std::string_view name;  // one or two words
+  std::string_view arguments;
+  std::string_view summary;
+  size_t min_positionals;
+  size_t max_positionals;  // SIZE_MAX: unbounded
+  std::vector<std::string_view> value_options;
+  std::function<absl::StatusOr<Command>(const ParsedArgs&)> build;
+};
+
+absl::Status usage_error(std::string message) {
+  return absl::InvalidArgumentError(std::move(message));
+}
+
+template <typename T>
+absl::StatusOr<T> parse_unsigned(const std::string& text, const std::string& what, T min, T max) {
+  T value{};
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || value < min || value > max) {
+    return usage_error(
+        absl::StrCat(what, " must be an integer in ", min, "..", max, ", got '", text, "'"));
+  }
+  return value;
+}
+
+// Reads option `name` into `out` when it is present.
+template <typename T>
+absl::Status read_option(const ParsedArgs& args, const std::string& name, T min, T max, T& out) {
+  const std::string* text = args.option(name);
+  if (text == nullptr) return absl::OkStatus();
+  absl::StatusOr<T> value = parse_unsigned<T>(*text, name, min, max);
+  if (!value.ok()) return value.status();
+  out = *value;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> required_option(const ParsedArgs& args, const std::string& name) {
+  const std::string* text = args.option(name);
+  if (text == nullptr) return usage_error(absl::StrCat("missing required option ", name));
+  return *text;
+}
+
+absl::StatusOr<std::vector<PointId>> parse_ids(const std::vector<std::string>& texts) {
+  std::vector<PointId> ids;
+  for (const std::string& text : texts) {
+    absl::StatusOr<PointId> id = PointId::parse(text);
+    if (!id.ok()) return usage_error(std::string(id.status().message()));
+    ids.push_back(*id);
+  }
+  return ids;
+}
+
+#define MERIDIAN_RETURN_IF_ERROR(expr)                   \
+  do {                                                   \
+    absl::Status meridian_status_ = (expr);              \
+    if (!meridian_status_.ok()) return meridian_status_; \
+  } while (0)
+
+absl::StatusOr<Command> build_collection_create(const ParsedArgs& args) {
+  CollectionCreateArgs out;
+  out.config.name = args.positionals[0];
+  absl::StatusOr<std::string> dim = required_option(args, "--dim");
+  if (!dim.ok()) return dim.status();
+  absl::StatusOr<uint32_t> dim_value = parse_unsigned<uint32_t>(*dim, "--dim", 1, kMaxDim);
+  if (!dim_value.ok()) return dim_value.status();
+  out.config.dim = *dim_value;
+  absl::StatusOr<std::string> metric = required_option(args, "--metric");
+  if (!metric.ok()) return metric.status();
+  absl::StatusOr<Metric> metric_value = parse_metric(*metric);
+  if (!metric_value.ok()) {
+    return usage_error(absl::StrCat("--metric must be l2, cosine or dot, got '", *metric, "'"));
+  }
+  out.config.metric = *metric_value;
+  if (const std::string* index = args.option("--index")) {
+    absl::StatusOr<IndexKind> kind = parse_index_kind(*index);
+    if (!kind.ok()) return usage_error(absl::StrCat("--index must be flat, got '", *index, "'"));
+    out.config.index_kind = *kind;
+  }
+  return out;
+}
+
+absl::StatusOr<Command> build_import(const ParsedArgs& args) {
+  ImportArgs out;
+  out.collection = args.positionals[0];
+  out.file = args.positionals[1];
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint64_t>(
+      args, "--first-id", 0, std::numeric_limits<uint64_t>::max(), out.first_id));
+  out.first_id_given = args.option("--first-id") != nullptr;
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--batch", 1, kMaxBatchPoints, out.batch));
+  return out;
+}
+
+absl::StatusOr<Command> build_search(const ParsedArgs& args) {
+  SearchArgs out;
+  out.collection = args.positionals[0];
+  absl::StatusOr<std::string> queries = required_option(args, "--queries");
+  if (!queries.ok()) return queries.status();
+  out.queries_file = *queries;
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--k", 1, kMaxTopK, out.k));
+  MERIDIAN_RETURN_IF_ERROR(
+      read_option<uint32_t>(args, "--batch", 1, kMaxQueriesPerSearch, out.batch));
+  if (const std::string* path = args.option("--out")) out.out = *path;
+  if (const std::string* path = args.option("--out-dist")) out.out_dist = *path;
+  return out;
+}
+
+absl::StatusOr<Command> build_recall(const ParsedArgs& args) {
+  RecallArgs out;
+  out.results_file = args.positionals[0];
+  out.ground_truth_file = args.positionals[1];
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--k", 1, kMaxTopK, out.k));
+  const std::string* gt_dist = args.option("--gt-dist");
+  const std::string* result_dist = args.option("--result-dist");
+  if ((gt_dist == nullptr) != (result_dist == nullptr)) {
+    return usage_error("--gt-dist and --result-dist go together: give both or neither");
+  }
+  if (gt_dist != nullptr) {
+    out.ground_truth_dist_file = *gt_dist;
+    out.result_dist_file = *result_dist;
+  }
+  return out;
+}
+
+absl::StatusOr<Command> build_scroll(const ParsedArgs& args) {
+  ScrollArgs out;
+  out.collection = args.positionals[0];
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--limit", 1, kMaxScrollLimit, out.limit));
+  if (const std::string* cursor = args.option("--cursor")) {
+    absl::StatusOr<std::string> bytes = hex_decode(*cursor);
+    if (!bytes.ok()) return usage_error(absl::StrCat("--cursor: ", bytes.status().message()));
+    out.cursor = *bytes;
+  }
+  return out;
+}
+
+absl::StatusOr<Command> build_gen_dataset(const ParsedArgs& args) {
+  GenDatasetArgs out;
+  absl::StatusOr<std::string> dir = required_option(args, "--dir");
+  if (!dir.ok()) return dir.status();
+  absl::StatusOr<std::string> name = required_option(args, "--name");
+  if (!name.ok()) return name.status();
+  out.dir = *dir;
+  out.name = *name;
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--n", 1, 10'000'000, out.n));
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--dim", 1, kMaxDim, out.dim));
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--queries", 1, 1'000'000, out.queries));
+  MERIDIAN_RETURN_IF_ERROR(
+      read_option<uint64_t>(args, "--seed", 0, std::numeric_limits<uint64_t>::max(), out.seed));
+  if (const std::string* metric = args.option("--metric")) {
+    if (*metric == "l2") {
+      out.metric = Metric::kL2;
+    } else if (*metric == "cosine") {
+      out.metric = Metric::kCosine;
+    } else {
+      return usage_error(absl::StrCat("--metric must be l2 or cosine, got '", *metric, "'"));
+    }
+  }
+  return out;
+}
+
+const std::vector<CommandSpec>& command_specs() {
+  static const std::vector<CommandSpec> specs = {
+      {"collection create",
+       "NAME --dim D --metric l2|cosine|dot [--index flat]",
+       "create a collection",
+       1,
+       1,
+       {"--dim", "--metric", "--index"},
+       build_collection_create},
+      {"collection list",
+       "",
+       "list collections with their sizes",
+       0,
+       0,
+       {},
+       [](const ParsedArgs&) -> absl::StatusOr<Command> { return CollectionListArgs{}; }},
+      {"collection info",
+       "NAME",
+       "show a collection's settings and size",
+       1,
+       1,
+       {},
+       [](const ParsedArgs& a) -> absl::StatusOr<Command> {
+         return CollectionInfoArgs{a.positionals[0]};
+       }},
+      {"collection drop",
+       "NAME",
+       "delete a collection and all its points",
+       1,
+       1,
+       {},
+       [](const ParsedArgs& a) -> absl::StatusOr<Command> {
+         return CollectionDropArgs{a.positionals[0]};
+       }},
+      {"import",
+       "NAME FILE [--first-id N] [--batch 1000]",
+       "upsert points from FILE.fvecs (ids N, N+1, ...) or FILE.jsonl",
+       2,
+       2,
+       {"--first-id", "--batch"},
+       build_import},
+      {"search",
+       "NAME --queries FILE.fvecs [--k 10] [--out RESULT.ivecs] [--out-dist RESULT_dist.fvecs] "
+       "[--batch 1]",
+       "run queries; write result ids/distances; print QPS and latency",
+       1,
+       1,
+       {"--queries", "--k", "--out", "--out-dist", "--batch"},
+       build_search},
+      {"recall",
+       "RESULT.ivecs GROUNDTRUTH.ivecs [--k 10] [--gt-dist GT_dist.fvecs --result-dist "
+       "RESULT_dist.fvecs]",
+       "print recall@k of search results (no server needed)",
+       2,
+       2,
+       {"--k", "--gt-dist", "--result-dist"},
+       build_recall},
+      {"get",
+       "NAME ID...",
+       "print points as JSON lines (id, vector, payload)",
+       2,
+       SIZE_MAX,
+       {},
+       [](const ParsedArgs& a) -> absl::StatusOr<Command> {
+         auto ids = parse_ids({a.positionals.begin() + 1, a.positionals.end()});
+         if (!ids.ok()) return ids.status();
+         return GetArgs{a.positionals[0], *std::move(ids)};
+       }},
+      {"delete",
+       "NAME ID...",
+       "delete points by id",
+       2,
+       SIZE_MAX,
+       {},
+       [](const ParsedArgs& a) -> absl::StatusOr<Command> {
+         auto ids = parse_ids({a.positionals.begin() + 1, a.positionals.end()});
+         if (!ids.ok()) return ids.status();
+         return DeleteArgs{a.positionals[0], *std::move(ids)};
+       }},
+      {"count",
+       "NAME",
+       "print the number of points",
+       1,
+       1,
+       {},
+       [](const ParsedArgs& a) -> absl::StatusOr<Command> { return CountArgs{a.positionals[0]}; }},
+      {"scroll",
+       "NAME [--limit 100] [--cursor C]",
+       "print one page of points in id order, then the next cursor on stderr",
+       1,
+       1,
+       {"--limit", "--cursor"},
+       build_scroll},
+      {"status",
+       "",
+       "show the node's version, identity and totals",
+       0,
+       0,
+       {},
+       [](const ParsedArgs&) -> absl::StatusOr<Command> { return StatusArgs{}; }},
+      {"gen-dataset",
+       "--dir DIR --name NAME [--n 20000] [--dim 64] [--queries 200] [--metric l2|cosine] "
+       "[--seed 1]",
+       "write a synthetic clustered dataset with exact ground truth (TEXMEX layout)",
+       0,
+       0,
+       {"--dir", "--name", "--n", "--dim", "--queries", "--metric", "--seed"},
+       build_gen_dataset},
+      {"keygen",
+       "--out FILE",
+       "create a new master key for encryption at rest (mode 0600; never overwrites)",
+       0,
+       0,
+       {"--out"},
+       [](const ParsedArgs& a) -> absl::StatusOr<Command> {
+         absl::StatusOr<std::string> out = required_option(a, "--out");
+         if (!out.ok()) return out.status();
+         return KeygenArgs{*out};
+       }},
+      {"help",
+       "",
+       "print this help",
+       0,
+       0,
+       {},
+       [](const ParsedArgs&) -> absl::StatusOr<Command> { return HelpArgs{}; }},
+  };
+  return specs;
+}
+
+bool is_option(const std::string& token) { return token.size() > 1 && token[0] == '-'; }
+
+// Splits off `--server` and the help flags; returns the other tokens in order.
+struct GlobalSplit {
+  std::optional<std::string> server;
+  bool help = false;
+  std::vector<std::string> rest;
+};
+
+absl::StatusOr<GlobalSplit> split_globals(const std::vector<std::string>& args) {
+  GlobalSplit split;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& token = args[i];
+    if (token == "--") {
+      split.rest.insert(split.rest.end(), args.begin() + i, args.end());
+      break;
+    }
+    if (token == "--help" || token == "-h") {
+      split.help = true;
+    } else if (token == "--server") {
+      if (i + 1 == args.size()) return usage_error("option --server needs a value HOST:PORT");
+      split.server = args[++i];
+    } else if (token.starts_with("--server=")) {
+      split.server = token.substr(std::string_view("--server=").size());
+    } else {
+      split.rest.push_back(token);
+    }
+  }
+  return split;
+}
+
+// Finds the command named by the leading words of `tokens`; sets `words` to how many it used.
+const CommandSpec* find_command(const std::vector<std::string>& tokens, size_t& words) {
+  for (const CommandSpec& spec : command_specs()) {
+    const size_t space = spec.name.find(' ');
+    if (space == std::string_view::npos) {
+      if (!tokens.empty() && tokens[0] == spec.name) {
+        words = 1;
+        return &spec;
+      }
+    } else if (tokens.size() >= 2 && tokens[0] == spec.name.substr(0, space) &&
+               tokens[1] == spec.name.substr(space + 1)) {
+      words = 2;
+      return &spec;
+    }
+  }
+  return nullptr;
+}
+
+absl::StatusOr<ParsedArgs> parse_options(const CommandSpec& spec,
+                                         const std::vector<std::string>& tokens) {
+  ParsedArgs parsed;
+  bool options_ended = false;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const std::string& token = tokens[i];
+    if (options_ended || !is_option(token)) {
+      parsed.positionals.push_back(token);
+      continue;
+    }
+    if (token == "--") {
+      options_ended = true;
+      continue;
+    }
+    std::string name = token;
+    std::optional<std::string> value;
+    if (size_t eq = token.find('='); eq != std::string::npos) {
+      name = token.substr(0, eq);
+      value = token.substr(eq + 1);
+    }
+    if (std::find(spec.value_options.begin(), spec.value_options.end(), name) ==
+        spec.value_options.end()) {
+      return usage_error(
+          absl::StrCat("unknown option ", name, " for '", std::string(spec.name), "'"));
+    }
+    if (!value) {
+      if (i + 1 == tokens.size())
+        return usage_error(absl::StrCat("option ", name, " needs a value"));
+      value = tokens[++i];
+    }
+    if (!parsed.options.emplace(name, *value).second) {
+      return usage_error(absl::StrCat("option ", name, " given more than once"));
+    }
+  }
+  if (parsed.positionals.size() < spec.min_positionals ||
+      parsed.positionals.size() > spec.max_positionals) {
+    return usage_error(parsed.positionals.size() < spec.min_positionals
+                           ? absl::StrCat("missing arguments for '", std::string(spec.name), "'")
+                           : absl::StrCat("too many arguments for '", std::string(spec.name), "'"));
+  }
+  return parsed;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+absl::StatusOr<Invocation> parse_command_line(const std::vector<std::string>& args,
+                                              const std::string& default_server) {
+  absl::StatusOr<GlobalSplit> split = split_globals(args);
+  if (!split.ok()) return split.status();
+  Invocation invocation{split->server.value_or(default_server), HelpArgs{}};
+  if (split->help) return invocation;
+  if (split->rest.empty()) return usage_error("no command given");
+  if (is_option(split->rest[0])) {
+    return usage_error(absl::StrCat("expected a command before option ", split->rest[0]));
+  }
+  size_t words = 0;
+  const CommandSpec* spec = find_command(split->rest, words);
+  if (spec == nullptr) {
+    if (split->rest[0] == "collection") {
+      return usage_error(split->rest.size() < 2
+                             ? "'collection' needs a subcommand: create, list, info or drop"
+                             : absl::StrCat("unknown collection subcommand '", split->rest[1],
+                                            "' (create, list, info, drop)"));
+    }
+    return usage_error(absl::StrCat("unknown command '", split->rest[0], "'"));
+  }
+  absl::StatusOr<ParsedArgs> parsed =
+      parse_options(*spec, {split->rest.begin() + words, split->rest.end()});
+  if (!parsed.ok()) return parsed.status();
+  absl::StatusOr<Command> command = spec->build(*parsed);
+  if (!command.ok()) return command.status();
+  invocation.command = *std::move(command);
+  if (needs_server(invocation.command) && invocation.server.empty()) {
+    return usage_error("--server is empty; expected HOST:PORT");
+  }
+  return invocation;
+}
+
+bool needs_server(const Command& command) {
+  return !std::holds_alternative<HelpArgs>(command) &&
+         !std::holds_alternative<RecallArgs>(command) &&
+         !std::holds_alternative<GenDatasetArgs>(command) &&
+         !std::holds_alternative<KeygenArgs>(command);
+}
+
+std::string usage_text() {
+  std::string text =
+      "usage: meridian [--server HOST:PORT] COMMAND [ARGS]\n"
+      "\n"
+      "Meridian's command-line client. --server defaults to $MERIDIAN_SERVER, else ";
+  absl::StrAppend(&text, kDefaultServer, ".\n\ncommands:\n");
+  for (const CommandSpec& spec : command_specs()) {
+    absl::StrAppend(&text, "  ", std::string(spec.name));
+    if (!spec.arguments.empty()) absl::StrAppend(&text, " ", std::string(spec.arguments));
+    absl::StrAppend(&text, "\n      ", std::string(spec.summary), "\n");
+  }
+  absl::StrAppend(&text,
+                  "\nexit status: 0 on success, 1 when the command failed, 2 for a usage "
+                  "error.\n");
+  return text;
+}
+
+std::string short_usage(const std::vector<std::string>& args) {
+  absl::StatusOr<GlobalSplit> split = split_globals(args);
+  size_t words = 0;
+  const CommandSpec* spec = split.ok() ? find_command(split->rest, words) : nullptr;
+  std::string text;
+  if (spec != nullptr) {
+    absl::StrAppend(&text, "usage: meridian [--server HOST:PORT] ", std::string(spec->name));
+    if (!spec->arguments.empty()) absl::StrAppend(&text, " ", std::string(spec->arguments));
+    absl::StrAppend(&text, "\n");
+  } else {
+    absl::StrAppend(&text, "usage: meridian [--server HOST:PORT] COMMAND [ARGS]\n");
+  }
+  absl::StrAppend(&text, "run 'meridian help' for all commands\n");
+  return text;
+}
+
+std::string hex_encode(const std::string& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    hex.push_back(kDigits[c >> 4]);
+    hex.push_back(kDigits[c & 15]);
+  }
+  return hex;
+}
+
+absl::StatusOr<std::string> hex_decode(const std::string& hex) {
+  if (hex.size() % 2 != 0) return absl::InvalidArgumentError("hex text has an odd length");
+  std::string bytes;
+  bytes.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = hex_digit(hex[i]);
+    const int lo = hex_digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return absl::InvalidArgumentError("not a hex string");
+    bytes.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return bytes;
+}
+
+}  // namespace meridian::cli

@@ -1,0 +1,64 @@
+// Point read/delete commands and node status, printed as JSON lines or plain text.
+#include "cli/point_commands.h"
+
+#include "absl/strings/str_cat.h"
+#include "cli/point_json.h"
+
+namespace meridian::cli {
+namespace {
+constexpr client::ReadOptions kEverything{.with_vector = true, .with_payload = true};
+}  // namespace
+
+absl::Status run_get(client::Client& client, const GetArgs& args, std::ostream& out) {
+  absl::StatusOr<std::vector<client::PointData>> points =
+      client.get(args.collection, args.ids, kEverything);
+  if (!points.ok()) return points.status();
+  for (const auto& point : *points) out << point_to_json(point) << '\n';
+  if (points->empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("none of the ", args.ids.size(), " ids exists in ", args.collection));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status run_delete(client::Client& client, const DeleteArgs& args, std::ostream& out) {
+  absl::StatusOr<client::WriteResult> result = client.remove(args.collection, args.ids);
+  if (!result.ok()) return result.status();
+  out << "deleted " << result->applied << (result->applied == 1 ? " point\n" : " points\n");
+  return absl::OkStatus();
+}
+
+absl::Status run_count(client::Client& client, const CountArgs& args, std::ostream& out) {
+  absl::StatusOr<uint64_t> count = client.count(args.collection);
+  if (!count.ok()) return count.status();
+  out << *count << '\n';
+  return absl::OkStatus();
+}
+
+absl::Status run_scroll(client::Client& client, const ScrollArgs& args, std::ostream& out,
+                        std::ostream& err) {
+  absl::StatusOr<client::ScrollPage> page =
+      client.scroll(args.collection, args.cursor, args.limit, kEverything);
+  if (!page.ok()) return page.status();
+  for (const auto& point : page->points) out << point_to_json(point) << '\n';
+  if (page->next_cursor.empty()) {
+    err << "end of collection\n";
+  } else {
+    err << "next cursor: " << hex_encode(page->next_cursor) << '\n';
+  }
+  return absl::OkStatus();
+}
+
+absl::Status run_status(client::Client& client, std::ostream& out) {
+  absl::StatusOr<client::NodeStatus> status = client.status();
+  if (!status.ok()) return status.status();
+  out << "version:     " << status->version << '\n'
+      << "node id:     " << status->node_id << '\n'
+      << "uptime:      " << status->uptime_ms / 1000.0 << " s\n"
+      << "collections: " << status->collections << '\n'
+      << "points:      " << status->points << '\n'
+      << "data dir:    " << status->data_dir << '\n';
+  return absl::OkStatus();
+}
+
+}  // namespace meridian::cli

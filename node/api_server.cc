@@ -1,0 +1,222 @@
+// Cap'n Proto API servers; see api_server.h. Every handler runs synchronously on the event
+// loop thread and raises errors as tagged KJ exceptions (schema/rpc_status.h).
+#include "node/api_server.h"
+
+#include <capnp/message.h>
+
+#include "absl/strings/str_cat.h"
+#include "node/request_validation.h"
+#include "schema/convert.h"
+#include "schema/rpc_status.h"
+
+namespace meridian::node {
+namespace {
+
+template <typename T>
+T value_or_throw(absl::StatusOr<T> result) {
+  if (!result.ok()) throw_status(result.status());
+  return std::move(*result);
+}
+
+void ok_or_throw(const absl::Status& status) {
+  if (!status.ok()) throw_status(status);
+}
+
+std::string text_of(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+std::vector<float> floats_of(capnp::List<float>::Reader list) {
+  std::vector<float> out(list.size());
+  for (unsigned i = 0; i < list.size(); ++i) out[i] = list[i];
+  return out;
+}
+
+// Runs a handler body. Our own failures already carry a status tag; anything else thrown
+// while reading the request (a malformed or oversized message) is the caller's fault.
+template <typename F>
+kj::Promise<void> handle(F&& body) {
+  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() { body(); })) {
+    absl::Status status = exception_to_status(*exception);
+    if (status.code() == absl::StatusCode::kInternal &&
+        exception->getType() == kj::Exception::Type::FAILED) {
+      status = absl::InvalidArgumentError(
+          absl::StrCat("malformed request: ", exception->getDescription().cStr()));
+    }
+    return status_to_exception(status);
+  }
+  return kj::READY_NOW;
+}
+
+void fill_collection_info(const CollectionInfo& info, rpc::CollectionInfo::Builder out) {
+  collection_config_to_rpc(info.stored.config, out.initConfig());
+  out.setPointCount(info.point_count);
+  out.setStoredBytes(info.stored_bytes);
+}
+
+std::vector<PointId> read_ids(capnp::List<rpc::PointId>::Reader ids) {
+  std::vector<PointId> out;
+  out.reserve(ids.size());
+  for (auto id : ids) out.push_back(value_or_throw(point_id_from_rpc(id)));
+  return out;
+}
+
+void fill_point(const storage::PointRecord& record, bool with_vector, bool with_payload,
+                rpc::Point::Builder out) {
+  point_id_to_rpc(record.id, out.initId());
+  if (with_vector) {
+    auto v = out.initVector(static_cast<unsigned>(record.vector.size()));
+    for (size_t i = 0; i < record.vector.size(); ++i) v.set(i, record.vector[i]);
+  }
+  if (with_payload && !record.payload_json.empty()) out.setPayload(record.payload_json);
+}
+
+}  // namespace
+
+kj::Promise<void> GateServer::open(OpenContext context) {
+  auto results = context.getResults();
+  results.setApi(kj::heap<ApiServer>(node_, info_));
+  results.setServerVersion(info_.version);
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> ApiServer::status(StatusContext context) {
+  return handle([&] {
+    auto out = context.getResults().initStatus();
+    NodeStats stats = node_.stats();
+    out.setVersion(info_.version);
+    out.setNodeId(node_.node_id());
+    out.setUptimeMs(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::steady_clock::now() - info_.started)
+                                              .count()));
+    out.setCollections(stats.collections);
+    out.setPoints(stats.points);
+    out.setDataDir(info_.data_dir);
+  });
+}
+
+kj::Promise<void> ApiServer::createCollection(CreateCollectionContext context) {
+  return handle([&] {
+    auto config = value_or_throw(collection_config_from_rpc(context.getParams().getConfig()));
+    auto info = value_or_throw(node_.create_collection(config));
+    fill_collection_info(info, context.getResults().initInfo());
+  });
+}
+
+kj::Promise<void> ApiServer::listCollections(ListCollectionsContext context) {
+  return handle([&] {
+    auto infos = value_or_throw(node_.list_collections());
+    auto out = context.getResults().initCollections(static_cast<unsigned>(infos.size()));
+    for (size_t i = 0; i < infos.size(); ++i) fill_collection_info(infos[i], out[i]);
+  });
+}
+
+kj::Promise<void> ApiServer::collectionInfo(CollectionInfoContext context) {
+  return handle([&] {
+    auto info = value_or_throw(node_.collection_info(text_of(context.getParams().getName())));
+    fill_collection_info(info, context.getResults().initInfo());
+  });
+}
+
+kj::Promise<void> ApiServer::dropCollection(DropCollectionContext context) {
+  return handle(
+      [&] { ok_or_throw(node_.drop_collection(text_of(context.getParams().getName()))); });
+}
+
+kj::Promise<void> ApiServer::upsert(UpsertContext context) {
+  return handle([&] {
+    auto params = context.getParams();
+    auto points = params.getPoints();
+    ok_or_throw(validate_batch_size(points.size(), "points"));
+    std::vector<storage::PointRecord> records;
+    records.reserve(points.size());
+    for (auto p : points) {
+      storage::PointRecord record;
+      record.id = value_or_throw(point_id_from_rpc(p.getId()));
+      record.vector = floats_of(p.getVector());
+      record.payload_json = text_of(p.getPayload());
+      records.push_back(std::move(record));
+    }
+    uint32_t applied =
+        value_or_throw(node_.upsert(text_of(params.getCollection()), std::move(records)));
+    context.getResults().initResult().setApplied(applied);
+  });
+}
+
+kj::Promise<void> ApiServer::delete_(DeleteContext context) {
+  return handle([&] {
+    auto params = context.getParams();
+    ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
+    auto ids = read_ids(params.getIds());
+    uint32_t applied = value_or_throw(node_.remove(text_of(params.getCollection()), ids));
+    context.getResults().initResult().setApplied(applied);
+  });
+}
+
+kj::Promise<void> ApiServer::get(GetContext context) {
+  return handle([&] {
+    auto params = context.getParams();
+    ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
+    auto ids = read_ids(params.getIds());
+    auto records = value_or_throw(node_.get(text_of(params.getCollection()), ids));
+    unsigned found = 0;
+    for (const auto& r : records) found += r.has_value();
+    auto out = context.getResults().initPoints(found);
+    unsigned i = 0;
+    for (const auto& r : records) {
+      if (r) fill_point(*r, params.getWithVector(), params.getWithPayload(), out[i++]);
+    }
+  });
+}
+
+kj::Promise<void> ApiServer::count(CountContext context) {
+  return handle([&] {
+    context.getResults().setCount(
+        value_or_throw(node_.count(text_of(context.getParams().getCollection()))));
+  });
+}
+
+kj::Promise<void> ApiServer::scroll(ScrollContext context) {
+  return handle([&] {
+    auto params = context.getParams();
+    auto cursor = params.getCursor();
+    auto page = value_or_throw(
+        node_.scroll(text_of(params.getCollection()),
+                     std::string_view(reinterpret_cast<const char*>(cursor.begin()), cursor.size()),
+                     params.getLimit()));
+    auto results = context.getResults();
+    auto out = results.initPoints(static_cast<unsigned>(page.points.size()));
+    for (size_t i = 0; i < page.points.size(); ++i) {
+      fill_point(page.points[i], params.getWithVector(), params.getWithPayload(), out[i]);
+    }
+    results.setNextCursor(capnp::Data::Reader(
+        reinterpret_cast<const capnp::byte*>(page.next_cursor.data()), page.next_cursor.size()));
+  });
+}
+
+kj::Promise<void> ApiServer::search(SearchContext context) {
+  return handle([&] {
+    auto request = context.getParams().getRequest();
+    std::vector<float> queries = floats_of(request.getQueries());
+    node::SearchParams params;
+    params.k = request.getK();
+    params.with_payload = request.getWithPayload();
+    params.with_vector = request.getWithVector();
+    auto results = value_or_throw(node_.search(text_of(request.getCollection()), queries, params));
+    auto out = context.getResults().initResults(static_cast<unsigned>(results.size()));
+    for (size_t qi = 0; qi < results.size(); ++qi) {
+      auto points = out[qi].initPoints(static_cast<unsigned>(results[qi].size()));
+      for (size_t i = 0; i < results[qi].size(); ++i) {
+        const SearchHit& hit = results[qi][i];
+        auto p = points[i];
+        point_id_to_rpc(hit.id, p.initId());
+        p.setScore(hit.score);
+        if (params.with_vector) {
+          auto v = p.initVector(static_cast<unsigned>(hit.vector.size()));
+          for (size_t j = 0; j < hit.vector.size(); ++j) v.set(j, hit.vector[j]);
+        }
+        if (params.with_payload && !hit.payload_json.empty()) p.setPayload(hit.payload_json);
+      }
+    }
+  });
+}
+
+}  // namespace meridian::node

@@ -1,0 +1,283 @@
+// The single-node database; see node.h.
+#include "node/node.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "node/request_validation.h"
+
+namespace meridian::node {
+namespace {
+
+index::Metric index_metric(Metric m) {
+  switch (m) {
+    case Metric::kL2:
+      return index::Metric::kL2;
+    case Metric::kCosine:
+      return index::Metric::kCosine;
+    case Metric::kDot:
+      return index::Metric::kInnerProduct;
+  }
+  return index::Metric::kL2;
+}
+
+std::string point_where(size_t position, const PointId& id) {
+  return absl::StrCat("point ", position, " (id ", id.to_string(), ")");
+}
+
+}  // namespace
+
+// In-memory state of one collection: its index and the mapping between point ids and the
+// dense labels the index works with. Labels are never reused within a process.
+struct Node::Collection {
+  Collection(const storage::StoredCollection& s)
+      : stored(s), index(s.config.dim, index_metric(s.config.metric)) {}
+
+  // REQUIRES: `vector` passed validate_vector for this collection.
+  absl::Status put(const PointId& id, std::span<const float> vector) {
+    auto [it, inserted] = label_of.try_emplace(id, next_label);
+    if (inserted) {
+      id_of.emplace(next_label, id);
+      ++next_label;
+    }
+    return index.add(it->second, vector);
+  }
+
+  bool erase(const PointId& id) {
+    auto it = label_of.find(id);
+    if (it == label_of.end()) return false;
+    index.remove(it->second);
+    id_of.erase(it->second);
+    label_of.erase(it);
+    return true;
+  }
+
+  storage::StoredCollection stored;
+  index::FlatIndex index;
+  absl::flat_hash_map<PointId, uint64_t> label_of;
+  absl::flat_hash_map<uint64_t, PointId> id_of;
+  uint64_t next_label = 0;
+  uint64_t stored_bytes = 0;
+};
+
+Node::Node(storage::Store& store) : store_(store) {}
+Node::~Node() = default;
+
+absl::StatusOr<std::unique_ptr<Node>> Node::open(storage::Store& store) {
+  std::unique_ptr<Node> node(new Node(store));
+  auto collections = store.list_collections();
+  if (!collections.ok()) return collections.status();
+  absl::MutexLock lock(&node->mu_);
+  for (const auto& stored : *collections) {
+    if (auto s = node->load_collection(stored); !s.ok()) return s;
+  }
+  return node;
+}
+
+absl::Status Node::load_collection(const storage::StoredCollection& stored) {
+  auto collection = std::make_unique<Collection>(stored);
+  auto s = store_.for_each_point(stored.id, [&](storage::PointRecord&& record, size_t bytes) {
+    if (record.vector.size() != stored.config.dim) {
+      return absl::DataLossError(absl::StrCat("collection '", stored.config.name, "': point ",
+                                              record.id.to_string(), " has dimension ",
+                                              record.vector.size()));
+    }
+    collection->stored_bytes += bytes;
+    return collection->put(record.id, record.vector);
+  });
+  if (!s.ok()) return s;
+  collections_[stored.config.name] = std::move(collection);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Node::Collection*> Node::find(const std::string& name) const {
+  auto it = collections_.find(name);
+  if (it == collections_.end()) {
+    return absl::NotFoundError(absl::StrCat("collection '", name, "' does not exist"));
+  }
+  return it->second.get();
+}
+
+CollectionInfo Node::info_of(const Collection& c) {
+  return CollectionInfo{c.stored, c.index.size(), c.stored_bytes};
+}
+
+absl::StatusOr<CollectionInfo> Node::create_collection(const CollectionConfig& config) {
+  if (auto s = validate_collection_config(config); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  if (collections_.contains(config.name)) {
+    return absl::AlreadyExistsError(absl::StrCat("collection '", config.name, "' already exists"));
+  }
+  auto stored = store_.create_collection(config);
+  if (!stored.ok()) return stored.status();
+  auto collection = std::make_unique<Collection>(*stored);
+  CollectionInfo info = info_of(*collection);
+  collections_[config.name] = std::move(collection);
+  return info;
+}
+
+absl::StatusOr<std::vector<CollectionInfo>> Node::list_collections() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<CollectionInfo> out;
+  for (const auto& [name, collection] : collections_) out.push_back(info_of(*collection));
+  return out;
+}
+
+absl::StatusOr<CollectionInfo> Node::collection_info(const std::string& name) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto c = find(name);
+  if (!c.ok()) return c.status();
+  return info_of(**c);
+}
+
+absl::Status Node::drop_collection(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  if (auto c = find(name); !c.ok()) return c.status();
+  if (auto s = store_.drop_collection(name); !s.ok()) return s;
+  collections_.erase(name);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> Node::upsert(const std::string& collection,
+                                      std::vector<storage::PointRecord> points) {
+  if (auto s = validate_batch_size(points.size(), "points"); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  auto c = find(collection);
+  if (!c.ok()) return c.status();
+  const CollectionConfig& config = (*c)->stored.config;
+  for (size_t i = 0; i < points.size(); ++i) {
+    std::string where = point_where(i, points[i].id);
+    if (auto s = validate_vector(config, points[i].vector, where); !s.ok()) return s;
+    auto payload = normalize_payload(points[i].payload_json, where);
+    if (!payload.ok()) return payload.status();
+    points[i].payload_json = std::move(*payload);
+  }
+  auto put = store_.put_points((*c)->stored.id, points);
+  if (!put.ok()) return put.status();
+  // Durable now; make the points searchable.
+  for (const auto& p : points) {
+    if (auto s = (*c)->put(p.id, p.vector); !s.ok()) {
+      return absl::InternalError(absl::StrCat("index rejected a validated point: ", s.message()));
+    }
+  }
+  (*c)->stored_bytes =
+      static_cast<uint64_t>(static_cast<int64_t>((*c)->stored_bytes) + put->stored_bytes_delta);
+  return static_cast<uint32_t>(points.size());
+}
+
+absl::StatusOr<uint32_t> Node::remove(const std::string& collection, std::span<const PointId> ids) {
+  if (auto s = validate_batch_size(ids.size(), "ids"); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  auto c = find(collection);
+  if (!c.ok()) return c.status();
+  auto deleted = store_.delete_points((*c)->stored.id, ids);
+  if (!deleted.ok()) return deleted.status();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (deleted->deleted[i]) (*c)->erase(ids[i]);
+  }
+  (*c)->stored_bytes =
+      static_cast<uint64_t>(static_cast<int64_t>((*c)->stored_bytes) + deleted->stored_bytes_delta);
+  return deleted->deleted_count;
+}
+
+absl::StatusOr<std::vector<std::optional<storage::PointRecord>>> Node::get(
+    const std::string& collection, std::span<const PointId> ids) const {
+  if (auto s = validate_batch_size(ids.size(), "ids"); !s.ok()) return s;
+  absl::ReaderMutexLock lock(&mu_);
+  auto c = find(collection);
+  if (!c.ok()) return c.status();
+  return store_.get_points((*c)->stored.id, ids);
+}
+
+absl::StatusOr<uint64_t> Node::count(const std::string& collection) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto c = find(collection);
+  if (!c.ok()) return c.status();
+  return (*c)->index.size();
+}
+
+absl::StatusOr<storage::ScrollPage> Node::scroll(const std::string& collection,
+                                                 std::string_view cursor, uint32_t limit) const {
+  if (limit == 0) limit = 100;
+  if (limit > kMaxScrollLimit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("scroll limit ", limit, " exceeds the maximum of ", kMaxScrollLimit));
+  }
+  absl::ReaderMutexLock lock(&mu_);
+  auto c = find(collection);
+  if (!c.ok()) return c.status();
+  return store_.scroll((*c)->stored.id, cursor, limit);
+}
+
+absl::StatusOr<std::vector<std::vector<SearchHit>>> Node::search(const std::string& collection,
+                                                                 std::span<const float> queries,
+                                                                 const SearchParams& params) const {
+  if (auto s = validate_top_k(params.k); !s.ok()) return s;
+  // Exclusive: FlatIndex keeps scratch space, so even searches must not overlap.
+  absl::MutexLock lock(&mu_);
+  auto c = find(collection);
+  if (!c.ok()) return c.status();
+  const CollectionConfig& config = (*c)->stored.config;
+  if (queries.empty() || queries.size() % config.dim != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("queries hold ", queries.size(),
+                                                   " floats, not a positive multiple of the ",
+                                                   "collection's dimension ", config.dim));
+  }
+  size_t nq = queries.size() / config.dim;
+  if (nq > kMaxQueriesPerSearch) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("search of ", nq, " queries exceeds the limit of ", kMaxQueriesPerSearch));
+  }
+  if (nq * params.k > kMaxResultsPerSearch ||
+      (params.with_vector && nq * params.k * config.dim > kMaxResultsPerSearch * 32)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(nq, " queries x k = ", params.k, params.with_vector ? " with vectors" : "",
+                     " would return more than one reply can carry; split the request"));
+  }
+  for (size_t q = 0; q < nq; ++q) {
+    if (auto s = validate_vector(config, queries.subspan(q * config.dim, config.dim),
+                                 absl::StrCat("query ", q));
+        !s.ok()) {
+      return s;
+    }
+  }
+
+  auto neighbours = (*c)->index.search(queries, params.k);
+  if (!neighbours.ok()) return neighbours.status();
+  std::vector<std::vector<SearchHit>> out(nq);
+  for (size_t q = 0; q < nq; ++q) {
+    out[q].reserve((*neighbours)[q].size());
+    for (const auto& n : (*neighbours)[q]) {
+      SearchHit hit;
+      hit.id = (*c)->id_of.at(n.label);
+      // The index ranks L2 by squared distance; users expect the distance itself.
+      hit.score = config.metric == Metric::kL2 ? std::sqrt(n.score) : n.score;
+      out[q].push_back(std::move(hit));
+    }
+  }
+  if (params.with_payload || params.with_vector) {
+    for (auto& hits : out) {
+      std::vector<PointId> ids;
+      for (const auto& h : hits) ids.push_back(h.id);
+      if (ids.empty()) continue;
+      auto records = store_.get_points((*c)->stored.id, ids);
+      if (!records.ok()) return records.status();
+      for (size_t i = 0; i < hits.size(); ++i) {
+        if (!(*records)[i]) continue;
+        if (params.with_vector) hits[i].vector = std::move((*records)[i]->vector);
+        if (params.with_payload) hits[i].payload_json = std::move((*records)[i]->payload_json);
+      }
+    }
+  }
+  return out;
+}
+
+NodeStats Node::stats() const {
+  absl::ReaderMutexLock lock(&mu_);
+  NodeStats s;
+  s.collections = static_cast<uint32_t>(collections_.size());
+  for (const auto& [name, c] : collections_) s.points += c->index.size();
+  return s;
+}
+
+}  // namespace meridian::node

@@ -1,0 +1,49 @@
+// Tests of the blocking Client: connect failures and a round of calls against the fake API
+// running on its own thread.
+#include "client/client.h"
+
+#include "tests/client/fake_api.h"
+#include "tests/support/test_support.h"
+
+namespace meridian::client {
+namespace {
+
+TEST(ClientTest, RefusedConnectionIsUnavailableWithAddress) {
+  // Port 1 on loopback: nothing listens there in a test environment.
+  auto client = Client::connect("127.0.0.1:1");
+  MERIDIAN_EXPECT_CODE(client, absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(client.status().message()), ::testing::HasSubstr("127.0.0.1:1"));
+}
+
+TEST(ClientTest, SecondEventLoopOnTheSameThreadIsFailedPrecondition) {
+  auto io = kj::setupAsyncIo();
+  MERIDIAN_EXPECT_CODE(Client::connect("127.0.0.1:1"), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ClientTest, BlockingCallsAgainstFakeServer) {
+  meridian::testing::FakeServerThread server;
+  {
+    auto client = Client::connect(server.address());
+    MERIDIAN_ASSERT_OK(client);
+    EXPECT_EQ((*client)->server_version(), "fake-1");
+    std::vector<PointData> points = {{PointId::number(1), {1, 2}, R"({"k":"v"})"}};
+    auto written = (*client)->upsert("c", points);
+    MERIDIAN_ASSERT_OK(written);
+    EXPECT_EQ(written->applied, 1u);
+    auto count = (*client)->count("c");
+    MERIDIAN_ASSERT_OK(count);
+    EXPECT_EQ(*count, 1u);
+    auto results = (*client)->search({.collection = "c", .queries = {1, 2}, .k = 5});
+    MERIDIAN_ASSERT_OK(results);
+    ASSERT_EQ(results->size(), 1u);
+    EXPECT_EQ((*results)[0].size(), 1u);
+    MERIDIAN_EXPECT_CODE((*client)->count("missing"), absl::StatusCode::kNotFound);
+    std::vector<PointId> ids = {PointId::number(1)};
+    auto removed = (*client)->remove("c", ids);
+    MERIDIAN_ASSERT_OK(removed);
+    EXPECT_EQ(removed->applied, 1u);
+  }  // the client disconnects, so the server thread ends
+}
+
+}  // namespace
+}  // namespace meridian::client

@@ -1,0 +1,40 @@
+// Tests of meridiand's settings: config file, flags overriding it, and clear errors.
+#include "node/daemon_config.h"
+
+#include <fstream>
+
+#include "tests/support/test_support.h"
+
+namespace meridian::node {
+namespace {
+
+TEST(DaemonConfigTest, FlagsOverrideConfigFileWhereverItAppears) {
+  meridian::testing::TempDir dir;
+  auto path = (dir.path() / "meridian.conf").string();
+  std::ofstream(path) << "# comment\ndata-dir = /from/file\nlisten = 0.0.0.0:1\n"
+                         "insecure-no-encryption = true\n";
+  auto c = parse_daemon_args({"--listen", "127.0.0.1:9", "--config", path});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->data_dir, "/from/file");
+  EXPECT_EQ(c->listen, "127.0.0.1:9");
+  EXPECT_TRUE(c->insecure_no_encryption);
+  auto eq = parse_daemon_args({"--data-dir=/x"});
+  ASSERT_TRUE(eq.ok());
+  EXPECT_EQ(eq->data_dir, "/x");
+}
+
+TEST(DaemonConfigTest, ErrorsAreClear) {
+  MERIDIAN_EXPECT_CODE(parse_daemon_args({"--bogus", "1"}), absl::StatusCode::kInvalidArgument);
+  MERIDIAN_EXPECT_CODE(parse_daemon_args({"--listen"}), absl::StatusCode::kInvalidArgument);
+  MERIDIAN_EXPECT_CODE(parse_daemon_args({"stray"}), absl::StatusCode::kInvalidArgument);
+  MERIDIAN_EXPECT_CODE(parse_daemon_args({"--config", "/nonexistent/file"}),
+                       absl::StatusCode::kInvalidArgument);
+  meridian::testing::TempDir dir;
+  auto path = (dir.path() / "bad.conf").string();
+  std::ofstream(path) << "listen 1.2.3.4\n";
+  auto bad = parse_daemon_args({"--config", path});
+  EXPECT_THAT(std::string(bad.status().message()), ::testing::HasSubstr("bad.conf:1"));
+}
+
+}  // namespace
+}  // namespace meridian::node
