@@ -80,8 +80,8 @@ absl::Status Store::open_databases() {
       !s.ok()) {
     return s;
   }
-  if (auto s = lmdb_status(mdb_dbi_open(txn.get(), "points", MDB_CREATE, &points_dbi_),
-                           "open points");
+  if (auto s =
+          lmdb_status(mdb_dbi_open(txn.get(), "points", MDB_CREATE, &points_dbi_), "open points");
       !s.ok()) {
     return s;
   }

@@ -72,8 +72,7 @@ class Store {
   // Inserts or replaces `points` atomically. Later duplicates of an id in one batch win.
   absl::StatusOr<PutResult> put_points(uint32_t collection_id, std::span<const PointRecord> points);
   // Deletes the given ids atomically; absent ids are reported, not an error.
-  absl::StatusOr<DeleteResult> delete_points(uint32_t collection_id,
-                                             std::span<const PointId> ids);
+  absl::StatusOr<DeleteResult> delete_points(uint32_t collection_id, std::span<const PointId> ids);
   // One entry per id, nullopt where the point does not exist.
   absl::StatusOr<std::vector<std::optional<PointRecord>>> get_points(
       uint32_t collection_id, std::span<const PointId> ids) const;

@@ -15,9 +15,7 @@ namespace meridian::storage::internal {
 // MDB_MAP_FULL and ENOSPC become ResourceExhausted so callers can report "disk full".
 absl::Status lmdb_status(int rc, std::string_view what);
 
-inline MDB_val to_val(std::string_view s) {
-  return MDB_val{s.size(), const_cast<char*>(s.data())};
-}
+inline MDB_val to_val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 inline std::string_view from_val(const MDB_val& v) {
   return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
 }

@@ -21,9 +21,9 @@ TEST(PointIdTest, ParsesNumbersAndUuids) {
 }
 
 TEST(PointIdTest, RejectsMalformedIds) {
-  for (const char* bad : {"", "-1", "+5", "18446744073709551616", "12ab", "1.5",
-                          "123e4567-e89b-12d3-a456-42661417400g",
-                          "123e4567-e89b-12d3-a456-4266141740000"}) {
+  for (const char* bad :
+       {"", "-1", "+5", "18446744073709551616", "12ab", "1.5",
+        "123e4567-e89b-12d3-a456-42661417400g", "123e4567-e89b-12d3-a456-4266141740000"}) {
     MERIDIAN_EXPECT_CODE(PointId::parse(bad), absl::StatusCode::kInvalidArgument);
   }
 }
@@ -37,7 +37,8 @@ TEST(PointIdTest, NumbersOrderBeforeUuidsAndDiffer) {
 }
 
 TEST(CollectionConfigTest, ValidatesNameAndDimension) {
-  MERIDIAN_EXPECT_OK(validate_collection_config({"docs_2024-a", 128, Metric::kL2, IndexKind::kFlat}));
+  MERIDIAN_EXPECT_OK(
+      validate_collection_config({"docs_2024-a", 128, Metric::kL2, IndexKind::kFlat}));
   MERIDIAN_EXPECT_CODE(validate_collection_config({"", 8, Metric::kL2, IndexKind::kFlat}),
                        absl::StatusCode::kInvalidArgument);
   MERIDIAN_EXPECT_CODE(validate_collection_config({"a/b", 8, Metric::kL2, IndexKind::kFlat}),
@@ -47,10 +48,9 @@ TEST(CollectionConfigTest, ValidatesNameAndDimension) {
   MERIDIAN_EXPECT_CODE(
       validate_collection_config({"a", kMaxDim + 1, Metric::kL2, IndexKind::kFlat}),
       absl::StatusCode::kInvalidArgument);
-  MERIDIAN_EXPECT_CODE(
-      validate_collection_config({std::string(kMaxCollectionNameLength + 1, 'x'), 8, Metric::kL2,
-                                  IndexKind::kFlat}),
-      absl::StatusCode::kInvalidArgument);
+  MERIDIAN_EXPECT_CODE(validate_collection_config({std::string(kMaxCollectionNameLength + 1, 'x'),
+                                                   8, Metric::kL2, IndexKind::kFlat}),
+                       absl::StatusCode::kInvalidArgument);
 }
 
 TEST(MetricTest, NamesRoundTrip) {

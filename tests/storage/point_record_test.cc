@@ -58,7 +58,8 @@ TEST(PointRecordTest, CollectionValueRoundTripsAndRejectsCorruption) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, c);
   for (size_t len = 0; len < value.size(); ++len) {
-    MERIDIAN_EXPECT_CODE(decode_collection_value(value.substr(0, len)), absl::StatusCode::kDataLoss);
+    MERIDIAN_EXPECT_CODE(decode_collection_value(value.substr(0, len)),
+                         absl::StatusCode::kDataLoss);
   }
   std::string bad_metric = value;
   bad_metric[9] = 7;

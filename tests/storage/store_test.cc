@@ -95,7 +95,8 @@ TEST_F(StoreTest, PutGetDeleteAndStoredBytes) {
   ASSERT_TRUE(deleted.ok());
   EXPECT_EQ(deleted->deleted, (std::vector<bool>{true, false, true}));
   EXPECT_EQ(deleted->deleted_count, 2u);
-  EXPECT_EQ(put->stored_bytes_delta + replaced->stored_bytes_delta + deleted->stored_bytes_delta, 0);
+  EXPECT_EQ(put->stored_bytes_delta + replaced->stored_bytes_delta + deleted->stored_bytes_delta,
+            0);
   EXPECT_FALSE((*store->get_points(c->id, ids))[0].has_value());
 }
 
