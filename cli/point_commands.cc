@@ -57,7 +57,8 @@ absl::Status run_status(client::Client& client, std::ostream& out) {
       << "uptime:      " << status->uptime_ms / 1000.0 << " s\n"
       << "collections: " << status->collections << '\n'
       << "points:      " << status->points << '\n'
-      << "data dir:    " << status->data_dir << '\n';
+      << "data dir:    " << status->data_dir << '\n'
+      << "integrity failures: " << status->integrity_failures << '\n';
   return absl::OkStatus();
 }
 

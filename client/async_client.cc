@@ -166,7 +166,8 @@ kj::Promise<absl::StatusOr<NodeStatus>> AsyncClient::status() {
                           s.getUptimeMs(),
                           s.getCollections(),
                           s.getPoints(),
-                          to_string(s.getDataDir())};
+                          to_string(s.getDataDir()),
+                          s.getIntegrityFailures()};
       });
 }
 

@@ -40,6 +40,7 @@ struct NodeStatus {
   uint32_t collections = 0;
   uint64_t points = 0;
   std::string data_dir;
+  uint64_t integrity_failures = 0;  // stored records that failed to open since the node started
 };
 
 // The outcome of an acknowledged write. `causal_token` is opaque bytes.

@@ -90,6 +90,7 @@ kj::Promise<void> ApiServer::status(StatusContext context) {
     out.setCollections(stats.collections);
     out.setPoints(stats.points);
     out.setDataDir(info_.data_dir);
+    out.setIntegrityFailures(stats.integrity_failures);
   });
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "node/log.h"
 #include "node/request_validation.h"
 
 namespace meridian::node {
@@ -61,6 +62,20 @@ struct Node::Collection {
 };
 
 Node::Node(storage::Store& store) : store_(store) {}
+
+template <typename T>
+T Node::count_integrity(T result) const {
+  absl::StatusCode code;
+  if constexpr (std::is_same_v<T, absl::Status>) {
+    code = result.code();
+  } else {
+    code = result.status().code();
+  }
+  if (code == absl::StatusCode::kDataLoss || code == absl::StatusCode::kFailedPrecondition) {
+    integrity_failures_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return result;
+}
 Node::~Node() = default;
 
 absl::StatusOr<std::unique_ptr<Node>> Node::open(storage::Store& store) {
@@ -76,15 +91,23 @@ absl::StatusOr<std::unique_ptr<Node>> Node::open(storage::Store& store) {
 
 absl::Status Node::load_collection(const storage::StoredCollection& stored) {
   auto collection = std::make_unique<Collection>(stored);
-  auto s = store_.for_each_point(stored.id, [&](storage::PointRecord&& record, size_t bytes) {
-    if (record.vector.size() != stored.config.dim) {
-      return absl::DataLossError(absl::StrCat("collection '", stored.config.name, "': point ",
-                                              record.id.to_string(), " has dimension ",
-                                              record.vector.size()));
-    }
-    collection->stored_bytes += bytes;
-    return collection->put(record.id, record.vector);
-  });
+  auto on_corrupt = [&](const absl::Status& error) {
+    integrity_failures_.fetch_add(1, std::memory_order_relaxed);
+    log_error(absl::StrCat("collection '", stored.config.name,
+                           "': skipping a stored point that failed to open: ", error.ToString()));
+  };
+  auto s = store_.for_each_point(
+      stored.id,
+      [&](storage::PointRecord&& record, size_t bytes) {
+        if (record.vector.size() != stored.config.dim) {
+          return absl::DataLossError(absl::StrCat("collection '", stored.config.name, "': point ",
+                                                  record.id.to_string(), " has dimension ",
+                                                  record.vector.size()));
+        }
+        collection->stored_bytes += bytes;
+        return collection->put(record.id, record.vector);
+      },
+      on_corrupt);
   if (!s.ok()) return s;
   collections_[stored.config.name] = std::move(collection);
   return absl::OkStatus();
@@ -186,7 +209,7 @@ absl::StatusOr<std::vector<std::optional<storage::PointRecord>>> Node::get(
   absl::ReaderMutexLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
-  return store_.get_points((*c)->stored.id, ids);
+  return count_integrity(store_.get_points((*c)->stored.id, ids));
 }
 
 absl::StatusOr<uint64_t> Node::count(const std::string& collection) const {
@@ -206,7 +229,7 @@ absl::StatusOr<storage::ScrollPage> Node::scroll(const std::string& collection,
   absl::ReaderMutexLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
-  return store_.scroll((*c)->stored.id, cursor, limit);
+  return count_integrity(store_.scroll((*c)->stored.id, cursor, limit));
 }
 
 absl::StatusOr<std::vector<std::vector<SearchHit>>> Node::search(const std::string& collection,
@@ -260,7 +283,7 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Node::search(const std::stri
       std::vector<PointId> ids;
       for (const auto& h : hits) ids.push_back(h.id);
       if (ids.empty()) continue;
-      auto records = store_.get_points((*c)->stored.id, ids);
+      auto records = count_integrity(store_.get_points((*c)->stored.id, ids));
       if (!records.ok()) return records.status();
       for (size_t i = 0; i < hits.size(); ++i) {
         if (!(*records)[i]) continue;
@@ -277,6 +300,7 @@ NodeStats Node::stats() const {
   NodeStats s;
   s.collections = static_cast<uint32_t>(collections_.size());
   for (const auto& [name, c] : collections_) s.points += c->index.size();
+  s.integrity_failures = integrity_failures_.load(std::memory_order_relaxed);
   return s;
 }
 

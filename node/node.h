@@ -6,6 +6,7 @@
 // run one at a time for now). A write is durable (LMDB commit) before it is visible to search.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -44,6 +45,9 @@ struct SearchParams {
 struct NodeStats {
   uint32_t collections = 0;
   uint64_t points = 0;
+  // Stored records that failed to open (tampered, corrupt, or under an unknown key): at start
+  // they are skipped (and logged); at run time the request touching them fails with DataLoss.
+  uint64_t integrity_failures = 0;
 };
 
 class Node {
@@ -84,7 +88,12 @@ class Node {
   absl::StatusOr<Collection*> find(const std::string& name) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   static CollectionInfo info_of(const Collection& c);
 
+  // Counts DataLoss/FailedPrecondition from stored records; passes `result` through.
+  template <typename T>
+  T count_integrity(T result) const;
+
   storage::Store& store_;
+  mutable std::atomic<uint64_t> integrity_failures_{0};
   mutable absl::Mutex mu_;
   absl::btree_map<std::string, std::unique_ptr<Collection>> collections_ ABSL_GUARDED_BY(mu_);
 };

@@ -88,6 +88,7 @@ struct NodeStatus {
   collections @3 :UInt32;
   points @4 :UInt64;         # live points across collections
   dataDir @5 :Text;
+  integrityFailures @6 :UInt64;  # stored records that failed to open (tampered or corrupt) since start
 }
 
 # The capability that serves collections, points and search. Reached through Gate.

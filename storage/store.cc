@@ -334,7 +334,8 @@ absl::StatusOr<ScrollPage> Store::scroll(uint32_t collection_id, std::string_vie
   return page;
 }
 
-absl::Status Store::for_each_point(uint32_t collection_id, const PointVisitor& fn) const {
+absl::Status Store::for_each_point(uint32_t collection_id, const PointVisitor& fn,
+                                   const CorruptVisitor& on_corrupt) const {
   Txn txn;
   if (auto s = txn.begin(env_, true); !s.ok()) return s;
   Cursor cursor;
@@ -344,12 +345,35 @@ absl::Status Store::for_each_point(uint32_t collection_id, const PointVisitor& f
   int rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_SET_RANGE);
   while (rc == MDB_SUCCESS && from_val(key).starts_with(prefix)) {
     auto record = open_point(from_val(key), from_val(value));
-    if (!record.ok()) return record.status();
-    if (auto s = fn(std::move(*record), value.mv_size); !s.ok()) return s;
+    if (!record.ok()) {
+      if (!on_corrupt) return record.status();
+      on_corrupt(record.status());
+    } else if (auto s = fn(std::move(*record), value.mv_size); !s.ok()) {
+      return s;
+    }
     rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT);
   }
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "scan points");
   return absl::OkStatus();
+}
+
+absl::Status Store::corrupt_point_FOR_TESTING(uint32_t collection_id, const PointId& id,
+                                              size_t byte_offset) {
+  Txn txn;
+  if (auto s = txn.begin(env_, false); !s.ok()) return s;
+  std::string key_bytes = encode_point_key(collection_id, id);
+  MDB_val key = to_val(key_bytes), value;
+  int rc = mdb_get(txn.get(), points_dbi_, &key, &value);
+  if (rc == MDB_NOTFOUND) return absl::NotFoundError("no such point");
+  if (rc != MDB_SUCCESS) return lmdb_status(rc, "read point");
+  std::string damaged(from_val(value));
+  damaged[byte_offset % damaged.size()] ^= 0x5a;
+  MDB_val damaged_val = to_val(damaged);
+  if (auto s = lmdb_status(mdb_put(txn.get(), points_dbi_, &key, &damaged_val, 0), "write point");
+      !s.ok()) {
+    return s;
+  }
+  return txn.commit();
 }
 
 }  // namespace meridian::storage

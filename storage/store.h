@@ -83,8 +83,17 @@ class Store {
 
   // Calls `fn(record, sealed_bytes)` for every point of the collection in id order; stops at
   // the first non-OK status from `fn` or from decoding and returns it.
+  // When `on_corrupt` is given, a record that fails to open (DataLoss or an unknown key) is
+  // reported to it and skipped instead of ending the scan.
   using PointVisitor = std::function<absl::Status(PointRecord&& record, size_t sealed_bytes)>;
-  absl::Status for_each_point(uint32_t collection_id, const PointVisitor& fn) const;
+  using CorruptVisitor = std::function<void(const absl::Status& error)>;
+  absl::Status for_each_point(uint32_t collection_id, const PointVisitor& fn,
+                              const CorruptVisitor& on_corrupt = nullptr) const;
+
+  // Test hook: flips one byte of the stored (sealed) value of a point, as a disk fault or an
+  // attacker would. NotFound when the point does not exist.
+  absl::Status corrupt_point_FOR_TESTING(uint32_t collection_id, const PointId& id,
+                                         size_t byte_offset);
 
  private:
   Store(MDB_env* env, const crypto::RecordSealer& sealer);
