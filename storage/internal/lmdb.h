@@ -46,14 +46,17 @@ class Txn {
   MDB_txn* txn_ = nullptr;
 };
 
-// A cursor closed on destruction.
+// A cursor closed on destruction. In a write transaction, close (or destroy) it before the
+// transaction commits: LMDB frees write cursors itself when their transaction ends.
 class Cursor {
  public:
   Cursor() = default;
   Cursor(const Cursor&) = delete;
   Cursor& operator=(const Cursor&) = delete;
-  ~Cursor() {
+  ~Cursor() { close(); }
+  void close() {
     if (cursor_ != nullptr) mdb_cursor_close(cursor_);
+    cursor_ = nullptr;
   }
   absl::Status open(MDB_txn* txn, MDB_dbi dbi) {
     return lmdb_status(mdb_cursor_open(txn, dbi, &cursor_), "open cursor");
