@@ -306,6 +306,41 @@ const std::vector<CommandSpec>& command_specs() {
          if (!out.ok()) return out.status();
          return KeygenArgs{*out};
        }},
+      {"keys status",
+       "",
+       "show the node's master keys, the values each seals, and re-seal progress",
+       0,
+       0,
+       {},
+       [](const ParsedArgs&) -> absl::StatusOr<Command> { return KeysStatusArgs{}; }},
+      {"keys rotate",
+       "--key-file FILE",
+       "make the key in FILE (a path on the node's machine) active and re-seal everything",
+       0,
+       0,
+       {"--key-file"},
+       [](const ParsedArgs& a) -> absl::StatusOr<Command> {
+         absl::StatusOr<std::string> file = required_option(a, "--key-file");
+         if (!file.ok()) return file.status();
+         return KeysRotateArgs{*file};
+       }},
+      {"keys retire",
+       "KEYID",
+       "drop a key that no stored value uses any more (KEYID as printed, e.g. 0x1a2b3c4d)",
+       1,
+       1,
+       {},
+       [](const ParsedArgs& a) -> absl::StatusOr<Command> {
+         const std::string& text = a.positionals[0];
+         std::string digits = text.rfind("0x", 0) == 0 ? text.substr(2) : text;
+         uint32_t id = 0;
+         if (digits.empty() || digits.size() > 8 ||
+             digits.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+           return usage_error(absl::StrCat("KEYID must be hex like 0x1a2b3c4d, got '", text, "'"));
+         }
+         id = static_cast<uint32_t>(std::stoul(digits, nullptr, 16));
+         return KeysRetireArgs{id};
+       }},
       {"help",
        "",
        "print this help",

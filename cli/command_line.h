@@ -78,10 +78,18 @@ struct KeygenArgs {
   std::string out;  // the key file to create
 };
 
-using Command =
-    std::variant<HelpArgs, StatusArgs, CollectionCreateArgs, CollectionListArgs, CollectionInfoArgs,
-                 CollectionDropArgs, ImportArgs, SearchArgs, RecallArgs, GetArgs, DeleteArgs,
-                 CountArgs, ScrollArgs, GenDatasetArgs, KeygenArgs>;
+struct KeysStatusArgs {};
+struct KeysRotateArgs {
+  std::string key_file;  // a path on the node's machine
+};
+struct KeysRetireArgs {
+  uint32_t key_id = 0;
+};
+
+using Command = std::variant<HelpArgs, StatusArgs, CollectionCreateArgs, CollectionListArgs,
+                             CollectionInfoArgs, CollectionDropArgs, ImportArgs, SearchArgs,
+                             RecallArgs, GetArgs, DeleteArgs, CountArgs, ScrollArgs, GenDatasetArgs,
+                             KeygenArgs, KeysStatusArgs, KeysRotateArgs, KeysRetireArgs>;
 
 struct Invocation {
   std::string server;  // HOST:PORT

@@ -8,6 +8,7 @@
 #include "cli/gen_dataset.h"
 #include "cli/import_command.h"
 #include "cli/keygen_command.h"
+#include "cli/keys_commands.h"
 #include "cli/point_commands.h"
 #include "cli/recall_command.h"
 #include "cli/search_command.h"
@@ -43,6 +44,12 @@ absl::Status run_with_client(client::Client& client, const Command& command, std
           return run_count(client, args, out);
         } else if constexpr (std::is_same_v<Args, ScrollArgs>) {
           return run_scroll(client, args, out, err);
+        } else if constexpr (std::is_same_v<Args, KeysStatusArgs>) {
+          return run_keys_status(client, out);
+        } else if constexpr (std::is_same_v<Args, KeysRotateArgs>) {
+          return run_keys_rotate(client, args, out);
+        } else if constexpr (std::is_same_v<Args, KeysRetireArgs>) {
+          return run_keys_retire(client, args, out);
         } else {
           return absl::InternalError("command does not use a server");
         }

@@ -332,4 +332,50 @@ kj::Promise<absl::StatusOr<SearchResults>> AsyncClient::search(const SearchReque
       });
 }
 
+namespace {
+
+KeyStatus key_status_of(rpc::KeyStatus::Reader s) {
+  KeyStatus out;
+  out.encrypted = s.getEncrypted();
+  for (auto k : s.getKeys()) out.keys.push_back({k.getKeyId(), k.getActive(), k.getValues()});
+  out.resealing = s.getResealing();
+  out.resealed_values = s.getResealedValues();
+  out.unreadable_values = s.getUnreadableValues();
+  return out;
+}
+
+}  // namespace
+
+kj::Promise<absl::StatusOr<KeyStatus>> AsyncClient::key_status() {
+  return call<rpc::Admin::KeyStatusResults>(
+      [&] { return api_.adminRequest().send().getAdmin().keyStatusRequest().send(); },
+      [](capnp::Response<rpc::Admin::KeyStatusResults>& r) -> absl::StatusOr<KeyStatus> {
+        return key_status_of(r.getStatus());
+      });
+}
+
+kj::Promise<absl::StatusOr<KeyStatus>> AsyncClient::rotate_key(const std::string& key_file) {
+  return call<rpc::Admin::RotateKeyResults>(
+      [&] {
+        auto request = api_.adminRequest().send().getAdmin().rotateKeyRequest();
+        request.setKeyFile(text_of(key_file));
+        return request.send();
+      },
+      [](capnp::Response<rpc::Admin::RotateKeyResults>& r) -> absl::StatusOr<KeyStatus> {
+        return key_status_of(r.getStatus());
+      });
+}
+
+kj::Promise<absl::StatusOr<KeyStatus>> AsyncClient::retire_key(uint32_t key_id) {
+  return call<rpc::Admin::RetireKeyResults>(
+      [&] {
+        auto request = api_.adminRequest().send().getAdmin().retireKeyRequest();
+        request.setKeyId(key_id);
+        return request.send();
+      },
+      [](capnp::Response<rpc::Admin::RetireKeyResults>& r) -> absl::StatusOr<KeyStatus> {
+        return key_status_of(r.getStatus());
+      });
+}
+
 }  // namespace meridian::client

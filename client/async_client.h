@@ -80,6 +80,11 @@ class AsyncClient {
   // Exact top-k for every query in `request`.
   kj::Promise<absl::StatusOr<SearchResults>> search(const SearchRequest& request);
 
+  // Operator actions (Admin capability). `key_file` is a path on the node's machine.
+  kj::Promise<absl::StatusOr<KeyStatus>> key_status();
+  kj::Promise<absl::StatusOr<KeyStatus>> rotate_key(const std::string& key_file);
+  kj::Promise<absl::StatusOr<KeyStatus>> retire_key(uint32_t key_id);
+
  private:
   AsyncClient(kj::Own<kj::AsyncIoStream> stream, const ConnectOptions& options);
 

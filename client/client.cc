@@ -76,4 +76,14 @@ absl::StatusOr<SearchResults> Client::search(const SearchRequest& request) {
   return wait(async_->search(request));
 }
 
+absl::StatusOr<KeyStatus> Client::key_status() { return wait(async_->key_status()); }
+
+absl::StatusOr<KeyStatus> Client::rotate_key(const std::string& key_file) {
+  return wait(async_->rotate_key(key_file));
+}
+
+absl::StatusOr<KeyStatus> Client::retire_key(uint32_t key_id) {
+  return wait(async_->retire_key(key_id));
+}
+
 }  // namespace meridian::client

@@ -63,6 +63,11 @@ class Client {
   // Exact top-k for each query; one result list per query, nearest first.
   absl::StatusOr<SearchResults> search(const SearchRequest& request);
 
+  // Key rotation (see AsyncClient): status, add a key file on the node as active, retire a key.
+  absl::StatusOr<KeyStatus> key_status();
+  absl::StatusOr<KeyStatus> rotate_key(const std::string& key_file);
+  absl::StatusOr<KeyStatus> retire_key(uint32_t key_id);
+
  private:
   Client(std::unique_ptr<kj::AsyncIoContext> io, std::unique_ptr<AsyncClient> async);
 

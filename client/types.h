@@ -71,6 +71,20 @@ struct SearchRequest {
 };
 
 // Results of one search call: one list per query, in query order, each nearest first.
+// Encryption-at-rest keys of a node (Admin.keyStatus and friends).
+struct KeyInfo {
+  uint32_t key_id = 0;
+  bool active = false;
+  uint64_t values = 0;  // stored values sealed under this key
+};
+struct KeyStatus {
+  bool encrypted = false;
+  std::vector<KeyInfo> keys;  // active first
+  bool resealing = false;
+  uint64_t resealed_values = 0;
+  uint64_t unreadable_values = 0;
+};
+
 using SearchResults = std::vector<std::vector<ScoredPoint>>;
 
 }  // namespace meridian::client

@@ -26,8 +26,10 @@ absl::StatusOr<std::string> AeadRecordSealer::seal(std::string_view database,
   if (plaintext.size() > crypto_aead_xchacha20poly1305_ietf_MESSAGEBYTES_MAX) {
     return absl::InvalidArgumentError("value too large to seal");
   }
-  const KeyId key_id = ring_->active_key_id();
-  absl::StatusOr<const SecretBytes*> key = ring_->sub_key(key_id, KeyPurpose::kRecords);
+  // Hold the ring for the whole call: a concurrent rotation must not free its sub-keys.
+  const std::shared_ptr<const KeyRing> ring = ring_.load();
+  const KeyId key_id = ring->active_key_id();
+  absl::StatusOr<const SecretBytes*> key = ring->sub_key(key_id, KeyPurpose::kRecords);
   if (!key.ok()) return key.status();
 
   std::string sealed;
@@ -60,7 +62,8 @@ absl::StatusOr<std::string> AeadRecordSealer::open(std::string_view database,
         "sealed value truncated: ", sealed.size(), " bytes, shorter than header, nonce and tag (",
         kSealedRecordHeaderBytes + kNonceBytes + kTagBytes, ")"));
   }
-  absl::StatusOr<const SecretBytes*> key = ring_->sub_key(header->key_id, KeyPurpose::kRecords);
+  const std::shared_ptr<const KeyRing> ring = ring_.load();
+  absl::StatusOr<const SecretBytes*> key = ring->sub_key(header->key_id, KeyPurpose::kRecords);
   if (!key.ok()) return key.status();
 
   const std::string ad = sealed_record_associated_data(sealed.substr(0, kSealedRecordHeaderBytes),

@@ -2,6 +2,7 @@
 // records sub-key, binding each value to its database name and record key.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,7 +24,8 @@ namespace meridian::crypto {
 //                       (tampered, or stored under another database or record key);
 //   FailedPrecondition  sealed under a key id the ring does not hold (the message names it),
 //                       or framed in plaintext by a node running --insecure-no-encryption.
-// Thread-safe: all methods are const over an immutable ring.
+// Thread-safe: every method may run concurrently with any other, set_ring() included; each
+// call works on the ring it loaded when it started.
 class AeadRecordSealer final : public RecordSealer {
  public:
   explicit AeadRecordSealer(std::shared_ptr<const KeyRing> ring) : ring_(std::move(ring)) {}
@@ -33,11 +35,15 @@ class AeadRecordSealer final : public RecordSealer {
   absl::StatusOr<std::string> open(std::string_view database, std::string_view record_key,
                                    std::string_view sealed) const override;
   bool encrypts() const override { return true; }
+  uint32_t active_key_id() const override { return ring()->active_key_id(); }
 
-  const KeyRing& ring() const { return *ring_; }
+  // The ring in use now.
+  std::shared_ptr<const KeyRing> ring() const { return ring_.load(); }
+  // Key rotation: later seals use `ring`'s active key, opens accept the keys `ring` holds.
+  void set_ring(std::shared_ptr<const KeyRing> ring) { ring_.store(std::move(ring)); }
 
  private:
-  std::shared_ptr<const KeyRing> ring_;
+  std::atomic<std::shared_ptr<const KeyRing>> ring_;
 };
 
 }  // namespace meridian::crypto

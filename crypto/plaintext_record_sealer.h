@@ -26,6 +26,7 @@ class PlaintextRecordSealer final : public RecordSealer {
   absl::StatusOr<std::string> open(std::string_view database, std::string_view record_key,
                                    std::string_view sealed) const override;
   bool encrypts() const override { return false; }
+  uint32_t active_key_id() const override { return 0; }
 };
 
 }  // namespace meridian::crypto

@@ -3,6 +3,7 @@
 // started with --insecure-no-encryption. Both frame values with magic, version and key id.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,10 @@ class RecordSealer {
 
   // True when values are really encrypted (false for the insecure plaintext framer).
   virtual bool encrypts() const = 0;
+
+  // The key id seal() uses now (0 for the plaintext framer). Values whose header names another
+  // id are re-sealed by key rotation.
+  virtual uint32_t active_key_id() const = 0;
 };
 
 }  // namespace meridian::crypto

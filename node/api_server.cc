@@ -220,4 +220,47 @@ kj::Promise<void> ApiServer::search(SearchContext context) {
   });
 }
 
+kj::Promise<void> ApiServer::admin(AdminContext context) {
+  return handle([&] {
+    if (info_.keys == nullptr) throw_status(absl::UnimplementedError("no admin on this node"));
+    context.getResults().setAdmin(kj::heap<AdminServer>(*info_.keys));
+  });
+}
+
+namespace {
+
+void fill_key_status(const KeyStatus& status, rpc::KeyStatus::Builder out) {
+  out.setEncrypted(status.encrypted);
+  auto keys = out.initKeys(static_cast<unsigned>(status.keys.size()));
+  for (size_t i = 0; i < status.keys.size(); ++i) {
+    keys[i].setKeyId(status.keys[i].key_id);
+    keys[i].setActive(status.keys[i].active);
+    keys[i].setValues(status.keys[i].values);
+  }
+  out.setResealing(status.resealing);
+  out.setResealedValues(status.resealed_values);
+  out.setUnreadableValues(status.unreadable_values);
+}
+
+}  // namespace
+
+kj::Promise<void> AdminServer::keyStatus(KeyStatusContext context) {
+  return handle(
+      [&] { fill_key_status(value_or_throw(keys_.status()), context.getResults().initStatus()); });
+}
+
+kj::Promise<void> AdminServer::rotateKey(RotateKeyContext context) {
+  return handle([&] {
+    auto status = value_or_throw(keys_.rotate(text_of(context.getParams().getKeyFile())));
+    fill_key_status(status, context.getResults().initStatus());
+  });
+}
+
+kj::Promise<void> AdminServer::retireKey(RetireKeyContext context) {
+  return handle([&] {
+    auto status = value_or_throw(keys_.retire(context.getParams().getKeyId()));
+    fill_key_status(status, context.getResults().initStatus());
+  });
+}
+
 }  // namespace meridian::node

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "node/key_manager.h"
 #include "node/node.h"
 #include "schema/api.capnp.h"
 
@@ -14,6 +15,7 @@ struct ServerInfo {
   std::string version;
   std::string data_dir;
   std::chrono::steady_clock::time_point started;
+  KeyManager* keys = nullptr;  // serves Admin's key actions
 };
 
 class ApiServer final : public rpc::Api::Server {
@@ -33,10 +35,24 @@ class ApiServer final : public rpc::Api::Server {
   kj::Promise<void> count(CountContext context) override;
   kj::Promise<void> scroll(ScrollContext context) override;
   kj::Promise<void> search(SearchContext context) override;
+  kj::Promise<void> admin(AdminContext context) override;
 
  private:
   Node& node_;
   const ServerInfo& info_;
+};
+
+class AdminServer final : public rpc::Admin::Server {
+ public:
+  explicit AdminServer(KeyManager& keys) : keys_(keys) {}
+
+ protected:
+  kj::Promise<void> keyStatus(KeyStatusContext context) override;
+  kj::Promise<void> rotateKey(RotateKeyContext context) override;
+  kj::Promise<void> retireKey(RetireKeyContext context) override;
+
+ private:
+  KeyManager& keys_;
 };
 
 class GateServer final : public rpc::Gate::Server {

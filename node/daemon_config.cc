@@ -30,7 +30,7 @@ absl::Status apply(DaemonConfig& config, const std::string& key, const std::stri
   } else if (key == "listen") {
     config.listen = value;
   } else if (key == "key-file") {
-    config.key_file = value;
+    config.key_files.push_back(value);
   } else if (key == "insecure-no-encryption") {
     auto b = parse_bool(key, value);
     if (!b.ok()) return b.status();
@@ -72,8 +72,9 @@ const char* daemon_usage() {
          "  --listen HOST:PORT         client API address (default 127.0.0.1:7600; port 0 picks "
          "one)\n"
          "  --key-file FILE            master key for encryption at rest (see `meridian keygen`);\n"
-         "                             else the key is read from $MERIDIAN_MASTER_KEY (64 hex "
-         "digits)\n"
+         "                             repeat for key rotation: the first is active, the others\n"
+         "                             still open older values. Without it the key is read from\n"
+         "                             $MERIDIAN_MASTER_KEY (64 hex digits)\n"
          "  --insecure-no-encryption   store data unencrypted (for tests and demos only)\n";
 }
 
@@ -86,6 +87,7 @@ absl::StatusOr<DaemonConfig> parse_daemon_args(const std::vector<std::string>& a
       if (auto s = load_config_file(config, args[i + 1]); !s.ok()) return s;
     }
   }
+  bool key_files_from_flags = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") {
@@ -109,6 +111,11 @@ absl::StatusOr<DaemonConfig> parse_daemon_args(const std::vector<std::string>& a
       value = args[++i];
     }
     if (key == "config") continue;
+    if (key == "key-file" && !key_files_from_flags) {
+      // Flags win: key files on the command line replace those of the config file.
+      config.key_files.clear();
+      key_files_from_flags = true;
+    }
     if (auto s = apply(config, key, value); !s.ok()) return s;
   }
   return config;

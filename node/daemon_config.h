@@ -13,7 +13,9 @@ namespace meridian::node {
 struct DaemonConfig {
   std::string data_dir = ".meridian/data";
   std::string listen = "127.0.0.1:7600";
-  std::string key_file;  // master key file; else $MERIDIAN_MASTER_KEY
+  // Master key files, active key first; the others still open values sealed under them
+  // (key rotation). Empty: the key comes from $MERIDIAN_MASTER_KEY.
+  std::vector<std::string> key_files;
   bool insecure_no_encryption = false;
   bool show_help = false;
 };

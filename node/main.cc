@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "node/api_server.h"
 #include "node/daemon_config.h"
+#include "node/key_manager.h"
 #include "node/log.h"
 #include "node/node.h"
 #include "node/rpc_listener.h"
@@ -36,14 +37,20 @@ int fail(const absl::Status& status) {
 }
 
 int run(const DaemonConfig& config) {
+  // Capture (block) the stop signals before any thread starts: threads inherit the mask, so the
+  // signals reach only the event loop. A worker started earlier would be killed by SIGTERM.
+  kj::UnixEventPort::captureSignal(SIGTERM);
+  kj::UnixEventPort::captureSignal(SIGINT);
   if (sodium_init() < 0) return fail(absl::InternalError("libsodium failed to initialise"));
-  auto sealer = make_record_sealer(config);
-  if (!sealer.ok()) return fail(sealer.status());
+  auto sealing = make_record_sealer(config);
+  if (!sealing.ok()) return fail(sealing.status());
 
   storage::StoreOptions store_options;
   store_options.node_id_if_new = new_node_id();
-  auto store = storage::Store::open(config.data_dir, **sealer, store_options);
+  auto store = storage::Store::open(config.data_dir, *sealing->sealer, store_options);
   if (!store.ok()) return fail(store.status());
+  auto keys = std::make_unique<KeyManager>(**store, sealing->aead, std::move(sealing->keys));
+  if (auto s = keys->resume_if_needed(); !s.ok()) return fail(s);
   auto started = std::chrono::steady_clock::now();
   auto node = Node::open(**store);
   if (!node.ok()) return fail(node.status());
@@ -55,11 +62,8 @@ int run(const DaemonConfig& config) {
                             .count(),
                         " ms"));
 
-  // Signals must be captured before the event loop exists.
-  kj::UnixEventPort::captureSignal(SIGTERM);
-  kj::UnixEventPort::captureSignal(SIGINT);
   auto io = kj::setupAsyncIo();
-  ServerInfo info{kVersion, config.data_dir, started};
+  ServerInfo info{kVersion, config.data_dir, started, keys.get()};
 
   kj::Own<kj::ConnectionReceiver> receiver;
   KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&] {
@@ -88,6 +92,8 @@ int run(const DaemonConfig& config) {
                           listener.open_connections(), " client connections open"));
   }
   receiver = nullptr;
+  // Stop the re-seal thread before the store it writes to goes away.
+  keys.reset();
   node->reset();
   store->reset();
   log_info("stopped cleanly");

@@ -13,10 +13,10 @@
 
 namespace meridian::node {
 
-absl::StatusOr<std::unique_ptr<crypto::RecordSealer>> make_record_sealer(
-    const DaemonConfig& config) {
+absl::StatusOr<AtRestSealing> make_record_sealer(const DaemonConfig& config) {
   const char* env_key = std::getenv(crypto::kMasterKeyEnvVar);
-  bool has_key = !config.key_file.empty() || (env_key != nullptr && *env_key != '\0');
+  bool has_key = !config.key_files.empty() || (env_key != nullptr && *env_key != '\0');
+  AtRestSealing out;
   if (config.insecure_no_encryption) {
     if (has_key) {
       return absl::InvalidArgumentError(
@@ -25,7 +25,8 @@ absl::StatusOr<std::unique_ptr<crypto::RecordSealer>> make_record_sealer(
     log_warning(
         "ENCRYPTION AT REST IS OFF (--insecure-no-encryption): vectors and payloads are stored "
         "in the clear. Use this for tests and demos only.");
-    return std::make_unique<crypto::PlaintextRecordSealer>();
+    out.sealer = std::make_unique<crypto::PlaintextRecordSealer>();
+    return out;
   }
   if (!has_key) {
     return absl::FailedPreconditionError(
@@ -34,15 +35,35 @@ absl::StatusOr<std::unique_ptr<crypto::RecordSealer>> make_record_sealer(
                      crypto::kMasterKeyEnvVar,
                      ", or start with --insecure-no-encryption to store data unencrypted"));
   }
-  absl::StatusOr<crypto::MasterKey> key = !config.key_file.empty()
-                                              ? crypto::load_key_file(config.key_file)
-                                              : crypto::parse_master_key_hex(env_key);
-  if (!key.ok()) return key.status();
-  crypto::KeyId id = key->id();
-  auto ring = crypto::KeyRing::create(std::move(*key));
+  if (config.key_files.empty()) {
+    auto key = crypto::parse_master_key_hex(env_key);
+    if (!key.ok()) return key.status();
+    out.keys.push_back(std::move(*key));
+  }
+  for (const auto& file : config.key_files) {
+    auto key = crypto::load_key_file(file);
+    if (!key.ok()) return key.status();
+    out.keys.push_back(std::move(*key));
+  }
+  // The ring gets copies: the key manager keeps the originals to rebuild rings on rotation.
+  std::vector<crypto::MasterKey> ring_keys;
+  for (const auto& key : out.keys) {
+    const auto& bytes = key.bytes();
+    auto copy =
+        crypto::MasterKey::from_bytes(std::span<const unsigned char>(bytes.data(), bytes.size()));
+    if (!copy.ok()) return copy.status();
+    ring_keys.push_back(std::move(*copy));
+  }
+  crypto::KeyId active = out.keys.front().id();
+  auto ring = crypto::KeyRing::create(std::move(ring_keys), active);
   if (!ring.ok()) return ring.status();
-  log_info(absl::StrCat("encryption at rest on, master key id ", crypto::format_key_id(id)));
-  return std::make_unique<crypto::AeadRecordSealer>(std::move(*ring));
+  log_info(absl::StrCat("encryption at rest on, active master key id ",
+                        crypto::format_key_id(active), ", ", out.keys.size(),
+                        " key(s) in the ring"));
+  auto aead = std::make_unique<crypto::AeadRecordSealer>(std::move(*ring));
+  out.aead = aead.get();
+  out.sealer = std::move(aead);
+  return out;
 }
 
 }  // namespace meridian::node

@@ -91,6 +91,32 @@ struct NodeStatus {
   integrityFailures @6 :UInt64;  # stored records that failed to open (tampered or corrupt) since start
 }
 
+# One master key of the node's key ring.
+struct KeyInfo {
+  keyId @0 :UInt32;          # public id of the key (never the key itself)
+  active @1 :Bool;           # new writes are sealed under this key
+  values @2 :UInt64;         # stored values currently sealed under it
+}
+
+struct KeyStatus {
+  encrypted @0 :Bool;        # false when the node runs --insecure-no-encryption
+  keys @1 :List(KeyInfo);    # active key first
+  resealing @2 :Bool;        # a background pass is re-sealing values under the active key
+  resealedValues @3 :UInt64; # values re-sealed since the node started
+  unreadableValues @4 :UInt64;  # values whose header could not be read (tampered or corrupt)
+}
+
+# Operator actions on a node. Today reached through Api.admin(); with auth it will require an
+# admin API key.
+interface Admin {
+  keyStatus @0 () -> (status :KeyStatus);
+  # Adds the master key in `keyFile` (a path on the node's own machine: keys never cross the
+  # network) as the active key and starts re-sealing every value under it in the background.
+  rotateKey @1 (keyFile :Text) -> (status :KeyStatus);
+  # Drops a key from the ring. FAILED_PRECONDITION while it is active or any value uses it.
+  retireKey @2 (keyId :UInt32) -> (status :KeyStatus);
+}
+
 # The capability that serves collections, points and search. Reached through Gate.
 interface Api {
   status @0 () -> (status :NodeStatus);
@@ -114,6 +140,9 @@ interface Api {
       -> (points :List(Point), nextCursor :Data);
   # Exact nearest-neighbour search for one or many queries.
   search @10 (request :SearchRequest) -> (results :List(QueryResult));
+
+  # Operator actions (key rotation).
+  admin @11 () -> (admin :Admin);
 }
 
 # The bootstrap capability. `open` hands out the API; a later `login` will hand out an API

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
+#include "crypto/sealed_record.h"
 #include "storage/internal/lmdb.h"
 
 namespace meridian::storage {
@@ -207,6 +208,7 @@ absl::Status Store::drop_collection(const std::string& name) {
     if (rc != MDB_SUCCESS || !from_val(point_key).starts_with(prefix)) break;
     if (auto s = lmdb_status(mdb_cursor_del(cursor.get(), 0), "delete point"); !s.ok()) return s;
   }
+  cursor.close();
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "drop collection points");
   return txn.commit();
 }
@@ -374,6 +376,85 @@ absl::Status Store::corrupt_point_FOR_TESTING(uint32_t collection_id, const Poin
     return s;
   }
   return txn.commit();
+}
+
+absl::StatusOr<Store::KeyUsage> Store::key_usage() const {
+  Txn txn;
+  if (auto s = txn.begin(env_, true); !s.ok()) return s;
+  KeyUsage usage;
+  for (MDB_dbi dbi : {meta_dbi_, points_dbi_}) {
+    Cursor cursor;
+    if (auto s = cursor.open(txn.get(), dbi); !s.ok()) return s;
+    MDB_val key, value;
+    int rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_FIRST);
+    while (rc == MDB_SUCCESS) {
+      auto id = crypto::key_id_of_sealed_record(from_val(value));
+      if (id.ok()) {
+        ++usage.values_by_key_id[*id];
+      } else {
+        ++usage.unreadable;
+      }
+      rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT);
+    }
+    if (rc != MDB_NOTFOUND) return lmdb_status(rc, "scan key usage");
+  }
+  return usage;
+}
+
+absl::StatusOr<Store::ResealBatch> Store::reseal_batch(std::string* cursor_state,
+                                                       size_t max_values) {
+  // The cursor is one byte naming the database (0 meta, 1 points) and the last key examined.
+  size_t db_index = cursor_state->empty() ? 0 : static_cast<uint8_t>((*cursor_state)[0]);
+  std::string last_key = cursor_state->empty() ? "" : cursor_state->substr(1);
+  if (db_index > 1) return absl::InvalidArgumentError("malformed re-seal cursor");
+  const uint32_t active = sealer_.active_key_id();
+
+  Txn txn;
+  if (auto s = txn.begin(env_, false); !s.ok()) return s;
+  ResealBatch batch;
+  while (db_index <= 1 && batch.examined < max_values) {
+    MDB_dbi dbi = db_index == 0 ? meta_dbi_ : points_dbi_;
+    std::string_view db_name = db_index == 0 ? kMetaDb : kPointsDb;
+    Cursor cursor;
+    if (auto s = cursor.open(txn.get(), dbi); !s.ok()) return s;
+    MDB_val key = to_val(last_key), value;
+    int rc = last_key.empty() ? mdb_cursor_get(cursor.get(), &key, &value, MDB_FIRST)
+                              : mdb_cursor_get(cursor.get(), &key, &value, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS && !last_key.empty() && from_val(key) == last_key) {
+      rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT);
+    }
+    while (rc == MDB_SUCCESS && batch.examined < max_values) {
+      ++batch.examined;
+      last_key = std::string(from_val(key));
+      auto id = crypto::key_id_of_sealed_record(from_val(value));
+      if (!id.ok() || *id != active) {
+        auto opened = sealer_.open(db_name, last_key, from_val(value));
+        if (!opened.ok()) {
+          ++batch.unreadable;
+        } else {
+          auto sealed = sealer_.seal(db_name, last_key, *opened);
+          if (!sealed.ok()) return sealed.status();
+          MDB_val sealed_val = to_val(*sealed);
+          if (auto s = lmdb_status(mdb_cursor_put(cursor.get(), &key, &sealed_val, MDB_CURRENT),
+                                   "re-seal value");
+              !s.ok()) {
+            return s;
+          }
+          ++batch.resealed;
+        }
+      }
+      rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT);
+    }
+    if (rc == MDB_NOTFOUND) {
+      ++db_index;
+      last_key.clear();
+    } else if (rc != MDB_SUCCESS) {
+      return lmdb_status(rc, "re-seal scan");
+    }
+  }
+  if (auto s = txn.commit(); !s.ok()) return s;
+  *cursor_state = db_index > 1 ? "" : std::string(1, static_cast<char>(db_index)) + last_key;
+  return batch;
 }
 
 }  // namespace meridian::storage

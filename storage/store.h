@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -89,6 +90,25 @@ class Store {
   using CorruptVisitor = std::function<void(const absl::Status& error)>;
   absl::Status for_each_point(uint32_t collection_id, const PointVisitor& fn,
                               const CorruptVisitor& on_corrupt = nullptr) const;
+
+  // Key rotation support. How many stored values (both databases) are sealed under each key id
+  // (0 = plaintext framing); values whose header cannot be read are counted under `unreadable`.
+  struct KeyUsage {
+    std::map<uint32_t, uint64_t> values_by_key_id;
+    uint64_t unreadable = 0;
+  };
+  absl::StatusOr<KeyUsage> key_usage() const;
+
+  // Re-seals, in one write transaction, values sealed under a key other than the sealer's
+  // active one, examining at most `max_values` values after `*cursor` (opaque; start with "").
+  // Advances `*cursor`; sets it to "" when the whole store has been examined. Values that fail
+  // to open are left as they are (and counted). Writers interleave between batches.
+  struct ResealBatch {
+    uint64_t examined = 0;
+    uint64_t resealed = 0;
+    uint64_t unreadable = 0;
+  };
+  absl::StatusOr<ResealBatch> reseal_batch(std::string* cursor, size_t max_values);
 
   // Test hook: flips one byte of the stored (sealed) value of a point, as a disk fault or an
   // attacker would. NotFound when the point does not exist.

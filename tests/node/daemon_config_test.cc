@@ -23,6 +23,18 @@ TEST(DaemonConfigTest, FlagsOverrideConfigFileWhereverItAppears) {
   EXPECT_EQ(eq->data_dir, "/x");
 }
 
+TEST(DaemonConfigTest, KeyFilesRepeatAndFlagsReplaceTheConfigFilesList) {
+  meridian::testing::TempDir dir;
+  auto path = (dir.path() / "meridian.conf").string();
+  std::ofstream(path) << "key-file = /keys/a\nkey-file = /keys/b\n";
+  auto from_file = parse_daemon_args({"--config", path});
+  ASSERT_TRUE(from_file.ok());
+  EXPECT_EQ(from_file->key_files, (std::vector<std::string>{"/keys/a", "/keys/b"}));
+  auto flags = parse_daemon_args({"--config", path, "--key-file", "/new", "--key-file=/keys/a"});
+  ASSERT_TRUE(flags.ok());
+  EXPECT_EQ(flags->key_files, (std::vector<std::string>{"/new", "/keys/a"}));
+}
+
 TEST(DaemonConfigTest, ErrorsAreClear) {
   MERIDIAN_EXPECT_CODE(parse_daemon_args({"--bogus", "1"}), absl::StatusCode::kInvalidArgument);
   MERIDIAN_EXPECT_CODE(parse_daemon_args({"--listen"}), absl::StatusCode::kInvalidArgument);

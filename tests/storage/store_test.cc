@@ -16,7 +16,7 @@ namespace {
 
 using ::meridian::testing::TempDir;
 
-std::unique_ptr<crypto::RecordSealer> aead_sealer() {
+std::unique_ptr<crypto::AeadRecordSealer> aead_sealer() {
   auto key = crypto::MasterKey::generate();
   EXPECT_TRUE(key.ok());
   auto ring = crypto::KeyRing::create(std::move(*key));
@@ -47,7 +47,7 @@ std::string file_bytes(const std::filesystem::path& p) {
 class StoreTest : public ::testing::Test {
  protected:
   TempDir dir_;
-  std::unique_ptr<crypto::RecordSealer> sealer_ = aead_sealer();
+  std::unique_ptr<crypto::AeadRecordSealer> sealer_ = aead_sealer();
 };
 
 TEST_F(StoreTest, CollectionsCreateListDrop) {
@@ -205,6 +205,64 @@ TEST_F(StoreTest, SealedFileHoldsNoPayloadTextOrVectorBytes) {
   std::string sealed = file_bytes(dir_.path() / "data.mdb");
   EXPECT_EQ(sealed.find(secret), std::string::npos);
   EXPECT_EQ(sealed.find(vector_bytes), std::string::npos);
+}
+
+crypto::MasterKey copy_of(const crypto::MasterKey& key) {
+  return *crypto::MasterKey::from_bytes(
+      std::span<const unsigned char>(key.bytes().data(), key.bytes().size()));
+}
+
+std::shared_ptr<const crypto::KeyRing> ring_of(const std::vector<const crypto::MasterKey*>& keys) {
+  std::vector<crypto::MasterKey> copies;
+  for (const auto* k : keys) copies.push_back(copy_of(*k));
+  return *crypto::KeyRing::create(std::move(copies), keys.front()->id());
+}
+
+TEST(StoreRotationTest, ResealMovesEveryValueToTheActiveKeyInBatches) {
+  TempDir dir;
+  auto a = crypto::MasterKey::generate();
+  auto b = crypto::MasterKey::generate();
+  ASSERT_TRUE(a.ok() && b.ok());
+  crypto::AeadRecordSealer sealer(ring_of({&*a}));
+  auto store = open_store(dir, sealer);
+  auto c = store->create_collection({"c", 3, Metric::kL2, IndexKind::kFlat});
+  std::vector<PointRecord> batch;
+  for (uint64_t i = 0; i < 100; ++i) batch.push_back(point(i, static_cast<float>(i)));
+  ASSERT_TRUE(store->put_points(c->id, batch).ok());
+  auto before = store->key_usage();
+  ASSERT_TRUE(before.ok());
+  // node id + collection id counter + collection record + 100 points, all under key A.
+  EXPECT_EQ(before->values_by_key_id, (std::map<uint32_t, uint64_t>{{a->id(), 103}}));
+
+  sealer.set_ring(ring_of({&*b, &*a}));
+  std::string cursor;
+  uint64_t resealed = 0;
+  int batches = 0;
+  do {
+    auto r = store->reseal_batch(&cursor, 7);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_LE(r->examined, 7u);
+    resealed += r->resealed;
+    ++batches;
+  } while (!cursor.empty() && batches < 100);
+  EXPECT_EQ(resealed, 103u);
+  EXPECT_GE(batches, 15);
+  auto after = store->key_usage();
+  EXPECT_EQ(after->values_by_key_id, (std::map<uint32_t, uint64_t>{{b->id(), 103}}));
+
+  // A second pass finds nothing to do, and key B alone now opens everything.
+  cursor.clear();
+  auto again = store->reseal_batch(&cursor, 1000);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->resealed, 0u);
+  EXPECT_TRUE(cursor.empty());
+  sealer.set_ring(ring_of({&*b}));
+  std::vector<PointId> ids;
+  for (uint64_t i = 0; i < 100; ++i) ids.push_back(PointId::number(i));
+  auto got = store->get_points(c->id, ids);
+  ASSERT_TRUE(got.ok()) << got.status();
+  for (uint64_t i = 0; i < 100; ++i) EXPECT_EQ((*got)[i], point(i, static_cast<float>(i)));
+  EXPECT_TRUE(store->list_collections().ok());
 }
 
 }  // namespace
