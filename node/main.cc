@@ -3,6 +3,7 @@
 #include <kj/async-io.h>
 #include <kj/async-unix.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sodium.h>
 
 #include <chrono>
@@ -37,6 +38,9 @@ int fail(const absl::Status& status) {
 }
 
 int run(const DaemonConfig& config) {
+  // A core dump would write decrypted records and key material to disk in the clear.
+  struct rlimit no_core {};
+  ::setrlimit(RLIMIT_CORE, &no_core);
   // Capture (block) the stop signals before any thread starts: threads inherit the mask, so the
   // signals reach only the event loop. A worker started earlier would be killed by SIGTERM.
   kj::UnixEventPort::captureSignal(SIGTERM);
