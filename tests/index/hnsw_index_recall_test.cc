@@ -1,0 +1,92 @@
+// HnswIndex on real datasets (sift5k L2, glove6b-100 and wordnet-use-512 cosine subsets) with
+// default parameters: recall@10 >= 0.95 at ef = 128 under the datasets' tie rule. Skips without
+// the datasets.
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <string>
+
+#include "index/flat_index.h"
+#include "index/hnsw_index.h"
+#include "tests/index/fvecs_reader.h"
+#include "tests/support/test_support.h"
+
+namespace meridian::index {
+namespace {
+
+using testing::read_fvecs;
+
+constexpr size_t kK = 10;
+
+// The dataset's own distance (Euclidean, or cosine distance 1 - cos), in double.
+double true_distance(Metric metric, const float* q, const float* x, size_t dim) {
+  double l2 = 0, ip = 0, qq = 0, xx = 0;
+  for (size_t i = 0; i < dim; ++i) {
+    l2 += (static_cast<double>(q[i]) - x[i]) * (static_cast<double>(q[i]) - x[i]);
+    ip += static_cast<double>(q[i]) * x[i];
+    qq += static_cast<double>(q[i]) * q[i];
+    xx += static_cast<double>(x[i]) * x[i];
+  }
+  return metric == Metric::kL2 ? std::sqrt(l2) : 1.0 - ip / std::sqrt(qq * xx);
+}
+
+// Indexes the first `max_base` base vectors (all when 0) and searches the first `max_queries`
+// queries at ef 64 and 128. The truth is the exact top-10 of FlatIndex over the same base; a
+// returned id counts when its true distance is <= d_k * (1 + 1e-6) + 1e-6 (tie rule of
+// /work/shared/datasets/README.md), d_k being the true distance of the exact 10th.
+void check_recall(const std::string& name, Metric metric, size_t max_base, size_t max_queries) {
+  const auto dir = ::meridian::testing::dataset_dir(name);
+  if (!dir) GTEST_SKIP() << "dataset " << name << " not present";
+  auto base = read_fvecs(*dir / (name + "_base.fvecs"), max_base);
+  auto queries = read_fvecs(*dir / (name + "_query.fvecs"), max_queries);
+  MERIDIAN_ASSERT_OK(base);
+  MERIDIAN_ASSERT_OK(queries);
+  ASSERT_EQ(base->dim, queries->dim);
+  const size_t dim = base->dim;
+
+  FlatIndex flat(static_cast<uint32_t>(dim), metric);
+  std::vector<uint64_t> labels(base->rows);
+  for (size_t i = 0; i < base->rows; ++i) {
+    labels[i] = i;
+    MERIDIAN_ASSERT_OK(flat.add(i, std::span(base->row(i), dim)));
+  }
+  auto exact = flat.search(queries->values, kK);
+  MERIDIAN_ASSERT_OK(exact);
+  const auto t0 = std::chrono::steady_clock::now();
+  HnswIndex hnsw(static_cast<uint32_t>(dim), metric);
+  MERIDIAN_ASSERT_OK(hnsw.add_batch(labels, base->values, 1));
+  const double build_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (size_t ef : {64, 128}) {
+    auto approx = hnsw.search(queries->values, kK, ef);
+    MERIDIAN_ASSERT_OK(approx);
+    size_t hits = 0;
+    for (size_t qi = 0; qi < queries->rows; ++qi) {
+      const float* q = queries->row(qi);
+      const double d_k = true_distance(metric, q, base->row((*exact)[qi].back().label), dim);
+      for (const Neighbor& n : (*approx)[qi]) {
+        hits += true_distance(metric, q, base->row(n.label), dim) <= d_k * (1 + 1e-6) + 1e-6;
+      }
+    }
+    const double recall = static_cast<double>(hits) / static_cast<double>(queries->rows * kK);
+    std::cout << name << " (" << base->rows << " x " << dim << ", " << queries->rows
+              << " queries, build " << build_s << " s): ef=" << ef << " recall@10 = " << recall
+              << "\n";
+    if (ef == 128) {
+      EXPECT_GE(recall, 0.95) << name;
+    }
+  }
+}
+
+TEST(HnswIndexRecallTest, Sift5kL2) { check_recall("sift5k", Metric::kL2, 0, 0); }
+
+TEST(HnswIndexRecallTest, Glove100CosineFirst20k) {
+  check_recall("glove6b-100-angular", Metric::kCosine, 20000, 200);
+}
+
+TEST(HnswIndexRecallTest, WordnetUse512CosineFirst10k) {
+  check_recall("wordnet-use-512", Metric::kCosine, 10000, 200);
+}
+
+}  // namespace
+}  // namespace meridian::index
