@@ -47,7 +47,8 @@ absl::Status run_collection_info(client::Client& client, const CollectionInfoArg
       << "metric:  " << metric_name(info->config.metric) << '\n'
       << "index:   " << index_kind_name(info->config.index_kind) << '\n'
       << "points:  " << info->point_count << '\n'
-      << "bytes:   " << info->stored_bytes << '\n';
+      << "bytes:   " << info->stored_bytes << '\n'
+      << "digest:  " << info->digest << '\n';
   return absl::OkStatus();
 }
 

@@ -162,6 +162,12 @@ absl::StatusOr<Command> build_scroll(const ParsedArgs& args) {
   return out;
 }
 
+absl::StatusOr<Command> build_payload_set(const ParsedArgs& args, bool overwrite) {
+  auto ids = parse_ids({args.positionals[1]});
+  if (!ids.ok()) return ids.status();
+  return PayloadSetArgs{args.positionals[0], (*ids)[0], args.positionals[2], overwrite};
+}
+
 absl::StatusOr<Command> build_gen_dataset(const ParsedArgs& args) {
   GenDatasetArgs out;
   absl::StatusOr<std::string> dir = required_option(args, "--dir");
@@ -265,6 +271,32 @@ const std::vector<CommandSpec>& command_specs() {
          auto ids = parse_ids({a.positionals.begin() + 1, a.positionals.end()});
          if (!ids.ok()) return ids.status();
          return DeleteArgs{a.positionals[0], *std::move(ids)};
+       }},
+      {"payload set",
+       "NAME ID JSON",
+       "merge the JSON object's top-level fields into a point's payload",
+       3,
+       3,
+       {},
+       [](const ParsedArgs& a) -> absl::StatusOr<Command> { return build_payload_set(a, false); }},
+      {"payload overwrite",
+       "NAME ID JSON",
+       "replace a point's whole payload with the JSON object",
+       3,
+       3,
+       {},
+       [](const ParsedArgs& a) -> absl::StatusOr<Command> { return build_payload_set(a, true); }},
+      {"payload delete-keys",
+       "NAME ID KEY...",
+       "remove top-level fields from a point's payload",
+       3,
+       SIZE_MAX,
+       {},
+       [](const ParsedArgs& a) -> absl::StatusOr<Command> {
+         auto ids = parse_ids({a.positionals[1]});
+         if (!ids.ok()) return ids.status();
+         return PayloadDeleteKeysArgs{
+             a.positionals[0], (*ids)[0], {a.positionals.begin() + 2, a.positionals.end()}};
        }},
       {"count",
        "NAME",
@@ -466,6 +498,9 @@ absl::StatusOr<Invocation> parse_command_line(const std::vector<std::string>& ar
   size_t words = 0;
   const CommandSpec* spec = find_command(split->rest, words);
   if (spec == nullptr) {
+    if (split->rest[0] == "payload") {
+      return usage_error("'payload' needs a subcommand: set, overwrite or delete-keys");
+    }
     if (split->rest[0] == "collection") {
       return usage_error(split->rest.size() < 2
                              ? "'collection' needs a subcommand: create, list, info or drop"

@@ -56,6 +56,18 @@ struct DeleteArgs {
   std::string collection;
   std::vector<PointId> ids;
 };
+// `payload set|overwrite NAME ID JSON` and `payload delete-keys NAME ID KEY...`.
+struct PayloadSetArgs {
+  std::string collection;
+  PointId id;
+  std::string payload_json;
+  bool overwrite = false;  // replace the whole payload instead of merging fields
+};
+struct PayloadDeleteKeysArgs {
+  std::string collection;
+  PointId id;
+  std::vector<std::string> keys;
+};
 struct CountArgs {
   std::string collection;
 };
@@ -86,10 +98,11 @@ struct KeysRetireArgs {
   uint32_t key_id = 0;
 };
 
-using Command = std::variant<HelpArgs, StatusArgs, CollectionCreateArgs, CollectionListArgs,
-                             CollectionInfoArgs, CollectionDropArgs, ImportArgs, SearchArgs,
-                             RecallArgs, GetArgs, DeleteArgs, CountArgs, ScrollArgs, GenDatasetArgs,
-                             KeygenArgs, KeysStatusArgs, KeysRotateArgs, KeysRetireArgs>;
+using Command =
+    std::variant<HelpArgs, StatusArgs, CollectionCreateArgs, CollectionListArgs, CollectionInfoArgs,
+                 CollectionDropArgs, ImportArgs, SearchArgs, RecallArgs, GetArgs, DeleteArgs,
+                 CountArgs, ScrollArgs, GenDatasetArgs, KeygenArgs, KeysStatusArgs, KeysRotateArgs,
+                 KeysRetireArgs, PayloadSetArgs, PayloadDeleteKeysArgs>;
 
 struct Invocation {
   std::string server;  // HOST:PORT

@@ -6,7 +6,8 @@
 
 namespace meridian::cli {
 namespace {
-constexpr client::ReadOptions kEverything{.with_vector = true, .with_payload = true};
+const client::ReadOptions kEverything{
+    .with_vector = true, .with_payload = true, .consistency_token = {}};
 }  // namespace
 
 absl::Status run_get(client::Client& client, const GetArgs& args, std::ostream& out) {

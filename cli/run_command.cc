@@ -9,6 +9,7 @@
 #include "cli/import_command.h"
 #include "cli/keygen_command.h"
 #include "cli/keys_commands.h"
+#include "cli/payload_commands.h"
 #include "cli/point_commands.h"
 #include "cli/recall_command.h"
 #include "cli/search_command.h"
@@ -40,6 +41,10 @@ absl::Status run_with_client(client::Client& client, const Command& command, std
           return run_get(client, args, out);
         } else if constexpr (std::is_same_v<Args, DeleteArgs>) {
           return run_delete(client, args, out);
+        } else if constexpr (std::is_same_v<Args, PayloadSetArgs>) {
+          return run_payload_set(client, args, out);
+        } else if constexpr (std::is_same_v<Args, PayloadDeleteKeysArgs>) {
+          return run_payload_delete_keys(client, args, out);
         } else if constexpr (std::is_same_v<Args, CountArgs>) {
           return run_count(client, args, out);
         } else if constexpr (std::is_same_v<Args, ScrollArgs>) {

@@ -62,7 +62,8 @@ absl::StatusOr<PointId> id_from_reply(rpc::PointId::Reader id) {
 absl::StatusOr<CollectionInfo> info_from_reply(rpc::CollectionInfo::Reader info) {
   absl::StatusOr<CollectionConfig> config = collection_config_from_rpc(info.getConfig());
   if (!config.ok()) return malformed_reply(config.status());
-  return CollectionInfo{*std::move(config), info.getPointCount(), info.getStoredBytes()};
+  return CollectionInfo{*std::move(config), info.getPointCount(), info.getStoredBytes(),
+                        std::string(info.getDigest().cStr(), info.getDigest().size())};
 }
 
 absl::StatusOr<std::vector<PointData>> points_from_reply(capnp::List<rpc::Point>::Reader list) {
@@ -266,16 +267,67 @@ kj::Promise<absl::StatusOr<std::vector<PointData>>> AsyncClient::get(const std::
         set_ids(ids, request.initIds(ids.size()));
         request.setWithVector(options.with_vector);
         request.setWithPayload(options.with_payload);
+        request.setConsistencyToken(data_of(options.consistency_token));
         return request.send();
       },
       [](capnp::Response<rpc::Api::GetResults>& r) { return points_from_reply(r.getPoints()); });
 }
 
-kj::Promise<absl::StatusOr<uint64_t>> AsyncClient::count(const std::string& collection) {
+kj::Promise<absl::StatusOr<WriteResult>> AsyncClient::set_payload(const std::string& collection,
+                                                                  std::span<const PointId> ids,
+                                                                  const std::string& payload_json) {
+  return call<rpc::Api::SetPayloadResults>(
+      [&] {
+        auto request = api_.setPayloadRequest();
+        request.setCollection(text_of(collection));
+        set_ids(ids, request.initIds(ids.size()));
+        request.setPayload(text_of(payload_json));
+        return request.send();
+      },
+      [](capnp::Response<rpc::Api::SetPayloadResults>& r) -> absl::StatusOr<WriteResult> {
+        return write_result_from_reply(r.getResult());
+      });
+}
+
+kj::Promise<absl::StatusOr<WriteResult>> AsyncClient::overwrite_payload(
+    const std::string& collection, std::span<const PointId> ids, const std::string& payload_json) {
+  return call<rpc::Api::OverwritePayloadResults>(
+      [&] {
+        auto request = api_.overwritePayloadRequest();
+        request.setCollection(text_of(collection));
+        set_ids(ids, request.initIds(ids.size()));
+        request.setPayload(text_of(payload_json));
+        return request.send();
+      },
+      [](capnp::Response<rpc::Api::OverwritePayloadResults>& r) -> absl::StatusOr<WriteResult> {
+        return write_result_from_reply(r.getResult());
+      });
+}
+
+kj::Promise<absl::StatusOr<WriteResult>> AsyncClient::delete_payload_keys(
+    const std::string& collection, std::span<const PointId> ids,
+    const std::vector<std::string>& keys) {
+  return call<rpc::Api::DeletePayloadKeysResults>(
+      [&] {
+        auto request = api_.deletePayloadKeysRequest();
+        request.setCollection(text_of(collection));
+        set_ids(ids, request.initIds(ids.size()));
+        auto out = request.initKeys(static_cast<unsigned>(keys.size()));
+        for (size_t i = 0; i < keys.size(); ++i) out.set(i, text_of(keys[i]));
+        return request.send();
+      },
+      [](capnp::Response<rpc::Api::DeletePayloadKeysResults>& r) -> absl::StatusOr<WriteResult> {
+        return write_result_from_reply(r.getResult());
+      });
+}
+
+kj::Promise<absl::StatusOr<uint64_t>> AsyncClient::count(const std::string& collection,
+                                                         const std::string& consistency_token) {
   return call<rpc::Api::CountResults>(
       [&] {
         auto request = api_.countRequest();
         request.setCollection(text_of(collection));
+        request.setConsistencyToken(data_of(consistency_token));
         return request.send();
       },
       [](capnp::Response<rpc::Api::CountResults>& r) -> absl::StatusOr<uint64_t> {
@@ -294,6 +346,7 @@ kj::Promise<absl::StatusOr<ScrollPage>> AsyncClient::scroll(const std::string& c
         request.setLimit(limit);
         request.setWithVector(options.with_vector);
         request.setWithPayload(options.with_payload);
+        request.setConsistencyToken(data_of(options.consistency_token));
         return request.send();
       },
       [](capnp::Response<rpc::Api::ScrollResults>& r) -> absl::StatusOr<ScrollPage> {
@@ -312,6 +365,7 @@ kj::Promise<absl::StatusOr<SearchResults>> AsyncClient::search(const SearchReque
         set_vector(request.queries, out.initQueries(request.queries.size()));
         out.setK(request.k);
         out.setWithPayload(request.with_payload);
+        out.setConsistencyToken(data_of(request.consistency_token));
         out.setWithVector(request.with_vector);
         return rpc_request.send();
       },

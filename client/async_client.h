@@ -72,11 +72,24 @@ class AsyncClient {
   kj::Promise<absl::StatusOr<std::vector<PointData>>> get(const std::string& collection,
                                                           std::span<const PointId> ids,
                                                           ReadOptions options = {});
-  kj::Promise<absl::StatusOr<uint64_t>> count(const std::string& collection);
+  kj::Promise<absl::StatusOr<uint64_t>> count(const std::string& collection,
+                                              const std::string& consistency_token = "");
   // One page in id order, starting at `cursor` (empty: the beginning). `limit` 0 means 100.
   kj::Promise<absl::StatusOr<ScrollPage>> scroll(const std::string& collection,
                                                  const std::string& cursor, uint32_t limit,
                                                  ReadOptions options = {});
+  // Payload updates of existing points (missing ids are skipped, not counted). `payload_json`
+  // is a JSON object: set merges its top-level fields, overwrite replaces the whole payload;
+  // delete_payload_keys removes the named top-level fields.
+  kj::Promise<absl::StatusOr<WriteResult>> set_payload(const std::string& collection,
+                                                       std::span<const PointId> ids,
+                                                       const std::string& payload_json);
+  kj::Promise<absl::StatusOr<WriteResult>> overwrite_payload(const std::string& collection,
+                                                             std::span<const PointId> ids,
+                                                             const std::string& payload_json);
+  kj::Promise<absl::StatusOr<WriteResult>> delete_payload_keys(
+      const std::string& collection, std::span<const PointId> ids,
+      const std::vector<std::string>& keys);
   // Exact top-k for every query in `request`.
   kj::Promise<absl::StatusOr<SearchResults>> search(const SearchRequest& request);
 

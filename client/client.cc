@@ -63,8 +63,27 @@ absl::StatusOr<std::vector<PointData>> Client::get(const std::string& collection
   return wait(async_->get(collection, ids, options));
 }
 
-absl::StatusOr<uint64_t> Client::count(const std::string& collection) {
-  return wait(async_->count(collection));
+absl::StatusOr<WriteResult> Client::set_payload(const std::string& collection,
+                                                std::span<const PointId> ids,
+                                                const std::string& payload_json) {
+  return wait(async_->set_payload(collection, ids, payload_json));
+}
+
+absl::StatusOr<WriteResult> Client::overwrite_payload(const std::string& collection,
+                                                      std::span<const PointId> ids,
+                                                      const std::string& payload_json) {
+  return wait(async_->overwrite_payload(collection, ids, payload_json));
+}
+
+absl::StatusOr<WriteResult> Client::delete_payload_keys(const std::string& collection,
+                                                        std::span<const PointId> ids,
+                                                        const std::vector<std::string>& keys) {
+  return wait(async_->delete_payload_keys(collection, ids, keys));
+}
+
+absl::StatusOr<uint64_t> Client::count(const std::string& collection,
+                                       const std::string& consistency_token) {
+  return wait(async_->count(collection, consistency_token));
 }
 
 absl::StatusOr<ScrollPage> Client::scroll(const std::string& collection, const std::string& cursor,

@@ -55,11 +55,22 @@ class Client {
   absl::StatusOr<std::vector<PointData>> get(const std::string& collection,
                                              std::span<const PointId> ids,
                                              ReadOptions options = {});
-  absl::StatusOr<uint64_t> count(const std::string& collection);
+  absl::StatusOr<uint64_t> count(const std::string& collection,
+                                 const std::string& consistency_token = "");
   // One page in id order from `cursor` (empty: the beginning); `limit` 0 means 100.
   // An empty ScrollPage::next_cursor means the end.
   absl::StatusOr<ScrollPage> scroll(const std::string& collection, const std::string& cursor,
                                     uint32_t limit, ReadOptions options = {});
+  // Payload updates (see AsyncClient): merge fields, replace the payload, remove fields.
+  absl::StatusOr<WriteResult> set_payload(const std::string& collection,
+                                          std::span<const PointId> ids,
+                                          const std::string& payload_json);
+  absl::StatusOr<WriteResult> overwrite_payload(const std::string& collection,
+                                                std::span<const PointId> ids,
+                                                const std::string& payload_json);
+  absl::StatusOr<WriteResult> delete_payload_keys(const std::string& collection,
+                                                  std::span<const PointId> ids,
+                                                  const std::vector<std::string>& keys);
   // Exact top-k for each query; one result list per query, nearest first.
   absl::StatusOr<SearchResults> search(const SearchRequest& request);
 

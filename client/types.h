@@ -31,6 +31,7 @@ struct CollectionInfo {
   CollectionConfig config;
   uint64_t point_count = 0;
   uint64_t stored_bytes = 0;
+  std::string digest;  // hex of the canonical digest of the collection's CRDT state
 };
 
 struct NodeStatus {
@@ -55,10 +56,13 @@ struct ScrollPage {
   std::string next_cursor;
 };
 
-// What a read returns besides ids.
+// What a read returns besides ids, and what it must see. `consistency_token`: a
+// WriteResult::causal_token; when non-empty the node waits (bounded) until it has every write the
+// token names (DeadlineExceeded when it does not get there in time).
 struct ReadOptions {
   bool with_vector = false;
   bool with_payload = false;
+  std::string consistency_token = {};
 };
 
 // A search for n >= 1 queries of the collection's dimension, stored row-major in `queries`.
@@ -68,6 +72,7 @@ struct SearchRequest {
   uint32_t k = 10;
   bool with_payload = false;
   bool with_vector = false;
+  std::string consistency_token = {};  // as in ReadOptions
 };
 
 // Results of one search call: one list per query, in query order, each nearest first.

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -100,6 +101,8 @@ class PointSet {
  private:
   friend class PointReplica;
   friend absl::StatusOr<PointSet> decode_point_set(std::string_view bytes);
+  friend absl::StatusOr<PointSet> assemble_point_set(
+      CausalContext context, std::vector<std::pair<PointId, PointRecord>> slices);
 
   // Where a dot lives: the point id and the field (nullopt: the vector register).
   struct RegisterRef {

@@ -23,6 +23,8 @@ using internal::ByteWriter;
 constexpr std::string_view kMagic = "MCRD";
 constexpr uint8_t kKindPointSet = 1;
 constexpr uint8_t kKindVersionVector = 2;
+constexpr uint8_t kKindPointSlice = 3;
+constexpr uint8_t kKindCausalContext = 4;
 constexpr size_t kChecksumBytes = 8;
 
 std::array<uint8_t, 16> blake2b_128(std::string_view bytes) {
@@ -105,34 +107,112 @@ absl::StatusOr<VersionVector> get_vv(ByteReader& r) {
   return vv;
 }
 
+void put_record_body(ByteWriter& w, const PointRecord& record) {
+  w.put_varint(record.vector_versions.size());
+  for (const VectorVersion& v : record.vector_versions) {
+    put_dot(w, v.dot);
+    put_hlc(w, v.hlc);
+    w.put_varint(v.vector.size());
+    for (float x : v.vector) w.put_fixed32(std::bit_cast<uint32_t>(x));
+  }
+  w.put_varint(record.fields.size());
+  for (const auto& [name, versions] : record.fields) {
+    w.put_bytes(name);
+    w.put_varint(versions.size());
+    for (const FieldVersion& v : versions) {
+      put_dot(w, v.dot);
+      put_hlc(w, v.hlc);
+      w.put_bytes(v.json);
+    }
+  }
+}
+
+void put_cloud(ByteWriter& w, const std::set<Dot>& cloud) {
+  w.put_varint(cloud.size());
+  for (const Dot& dot : cloud) put_dot(w, dot);
+}
+
+absl::StatusOr<CausalContext> get_context(ByteReader& r) {
+  auto vv = get_vv(r);
+  if (!vv.ok()) return vv.status();
+  uint64_t n_cloud = 0;
+  if (!r.get_count(n_cloud, 9)) return corrupt("cloud count");
+  std::set<Dot> cloud;
+  for (uint64_t i = 0; i < n_cloud; ++i) {
+    Dot dot;
+    if (!get_dot(r, dot)) return corrupt("cloud dot");
+    if (!cloud.empty() && !(*cloud.rbegin() < dot)) return corrupt("cloud order");
+    cloud.insert(cloud.end(), dot);
+  }
+  auto context = CausalContext::from_parts(*std::move(vv), std::move(cloud));
+  if (!context.ok()) return corrupt(std::string(context.status().message()));
+  return context;
+}
+
+// Reads one record body (as put_record_body writes it), checking its own canonical order and
+// that no dot repeats inside it; the caller checks dots against a context.
+absl::StatusOr<PointRecord> get_record_body(ByteReader& r) {
+  PointRecord record;
+  std::set<Dot> seen;
+  auto check_dot = [&](const Dot& dot, const Dot* prev) -> absl::Status {
+    if (!seen.insert(dot).second) return corrupt("duplicate dot");
+    if (prev != nullptr && !(*prev < dot)) return corrupt("version order");
+    return absl::OkStatus();
+  };
+  uint64_t n_vec = 0;
+  if (!r.get_count(n_vec, 11)) return corrupt("vector version count");
+  for (uint64_t j = 0; j < n_vec; ++j) {
+    VectorVersion v;
+    uint64_t dim = 0;
+    if (!get_dot(r, v.dot) || !get_hlc(r, v.hlc) || !r.get_count(dim, 4)) {
+      return corrupt("vector version");
+    }
+    const Dot* prev = j > 0 ? &record.vector_versions.back().dot : nullptr;
+    if (auto st = check_dot(v.dot, prev); !st.ok()) return st;
+    v.vector.resize(dim);
+    for (float& x : v.vector) {
+      uint32_t bits = 0;
+      if (!r.get_fixed32(bits)) return corrupt("vector");
+      x = std::bit_cast<float>(bits);
+    }
+    record.vector_versions.push_back(std::move(v));
+  }
+  uint64_t n_fields = 0;
+  if (!r.get_count(n_fields, 2)) return corrupt("field count");
+  if (n_vec == 0 && n_fields == 0) return corrupt("empty record");
+  std::string prev_name;
+  for (uint64_t j = 0; j < n_fields; ++j) {
+    std::string name;
+    uint64_t n_versions = 0;
+    if (!r.get_bytes(name) || !r.get_count(n_versions, 11)) return corrupt("field");
+    if (j > 0 && !(prev_name < name)) return corrupt("field order");
+    if (n_versions == 0) return corrupt("empty field");
+    std::vector<FieldVersion>& versions = record.fields[name];
+    for (uint64_t k = 0; k < n_versions; ++k) {
+      FieldVersion v;
+      if (!get_dot(r, v.dot) || !get_hlc(r, v.hlc) || !r.get_bytes(v.json)) {
+        return corrupt("field version");
+      }
+      const Dot* prev = k > 0 ? &versions.back().dot : nullptr;
+      if (auto st = check_dot(v.dot, prev); !st.ok()) return st;
+      versions.push_back(std::move(v));
+    }
+    prev_name = std::move(name);
+  }
+  return record;
+}
+
 }  // namespace
 
 std::string encode_point_set(const PointSet& set) {
   ByteWriter w;
   begin(w, kKindPointSet);
   put_vv(w, set.context().vv());
-  w.put_varint(set.context().cloud().size());
-  for (const Dot& dot : set.context().cloud()) put_dot(w, dot);
+  put_cloud(w, set.context().cloud());
   w.put_varint(set.records().size());
   for (const auto& [id, record] : set.records()) {
     w.put_bytes(id);
-    w.put_varint(record.vector_versions.size());
-    for (const VectorVersion& v : record.vector_versions) {
-      put_dot(w, v.dot);
-      put_hlc(w, v.hlc);
-      w.put_varint(v.vector.size());
-      for (float x : v.vector) w.put_fixed32(std::bit_cast<uint32_t>(x));
-    }
-    w.put_varint(record.fields.size());
-    for (const auto& [name, versions] : record.fields) {
-      w.put_bytes(name);
-      w.put_varint(versions.size());
-      for (const FieldVersion& v : versions) {
-        put_dot(w, v.dot);
-        put_hlc(w, v.hlc);
-        w.put_bytes(v.json);
-      }
-    }
+    put_record_body(w, record);
   }
   return finish(w);
 }
@@ -232,6 +312,67 @@ absl::StatusOr<VersionVector> decode_version_vector(std::string_view bytes) {
   if (!vv.ok()) return vv.status();
   if (reader->remaining() != 0) return corrupt("trailing bytes");
   return vv;
+}
+
+std::string encode_point_slice(const PointId& id, const PointRecord& record) {
+  ByteWriter w;
+  begin(w, kKindPointSlice);
+  w.put_bytes(id);
+  put_record_body(w, record);
+  return finish(w);
+}
+
+absl::StatusOr<std::pair<PointId, PointRecord>> decode_point_slice(std::string_view bytes) {
+  auto reader = open(bytes, kKindPointSlice);
+  if (!reader.ok()) return reader.status();
+  PointId id;
+  if (!reader->get_bytes(id)) return corrupt("point id");
+  auto record = get_record_body(*reader);
+  if (!record.ok()) return record.status();
+  if (reader->remaining() != 0) return corrupt("trailing bytes");
+  return std::make_pair(std::move(id), *std::move(record));
+}
+
+std::string encode_causal_context(const CausalContext& context) {
+  ByteWriter w;
+  begin(w, kKindCausalContext);
+  put_vv(w, context.vv());
+  put_cloud(w, context.cloud());
+  return finish(w);
+}
+
+absl::StatusOr<CausalContext> decode_causal_context(std::string_view bytes) {
+  auto reader = open(bytes, kKindCausalContext);
+  if (!reader.ok()) return reader.status();
+  auto context = get_context(*reader);
+  if (!context.ok()) return context.status();
+  if (reader->remaining() != 0) return corrupt("trailing bytes");
+  return context;
+}
+
+absl::StatusOr<PointSet> assemble_point_set(CausalContext context,
+                                            std::vector<std::pair<PointId, PointRecord>> slices) {
+  PointSet set;
+  set.context_ = std::move(context);
+  for (auto& [id, record] : slices) {
+    if (set.records_.contains(id)) return corrupt("two slices for one point id");
+    auto check = [&](const Dot& dot) -> absl::Status {
+      if (!set.context_.contains(dot)) return corrupt("version dot outside the context");
+      if (set.dot_index_.contains(dot)) return corrupt("duplicate dot");
+      return absl::OkStatus();
+    };
+    for (VectorVersion& v : record.vector_versions) {
+      if (auto st = check(v.dot); !st.ok()) return st;
+      set.add_vector_version(id, std::move(v));
+    }
+    for (auto& [name, versions] : record.fields) {
+      for (FieldVersion& v : versions) {
+        if (auto st = check(v.dot); !st.ok()) return st;
+        set.add_field_version(id, name, std::move(v));
+      }
+    }
+  }
+  return set;
 }
 
 StateDigest digest(const PointSet& set) {

@@ -5,6 +5,7 @@
 #include <capnp/message.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "node/request_validation.h"
 #include "schema/convert.h"
 #include "schema/rpc_status.h"
@@ -23,6 +24,19 @@ void ok_or_throw(const absl::Status& status) {
 }
 
 std::string text_of(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+std::string bytes_of(capnp::Data::Reader d) {
+  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+}
+
+void fill_write_result(const WriteOutcome& outcome, rpc::WriteResult::Builder out) {
+  out.setApplied(outcome.applied);
+  out.setCausalToken(
+      capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(outcome.causal_token.data()),
+                          outcome.causal_token.size()));
+}
+
+constexpr auto kTokenPollInterval = 10 * kj::MILLISECONDS;
 
 std::vector<float> floats_of(capnp::List<float>::Reader list) {
   std::vector<float> out(list.size());
@@ -50,6 +64,7 @@ void fill_collection_info(const CollectionInfo& info, rpc::CollectionInfo::Build
   collection_config_to_rpc(info.stored.config, out.initConfig());
   out.setPointCount(info.point_count);
   out.setStoredBytes(info.stored_bytes);
+  out.setDigest(info.digest);
 }
 
 std::vector<PointId> read_ids(capnp::List<rpc::PointId>::Reader ids) {
@@ -136,9 +151,9 @@ kj::Promise<void> ApiServer::upsert(UpsertContext context) {
       record.payload_json = text_of(p.getPayload());
       records.push_back(std::move(record));
     }
-    uint32_t applied =
+    auto outcome =
         value_or_throw(node_.upsert(text_of(params.getCollection()), std::move(records)));
-    context.getResults().initResult().setApplied(applied);
+    fill_write_result(outcome, context.getResults().initResult());
   });
 }
 
@@ -147,12 +162,44 @@ kj::Promise<void> ApiServer::delete_(DeleteContext context) {
     auto params = context.getParams();
     ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
     auto ids = read_ids(params.getIds());
-    uint32_t applied = value_or_throw(node_.remove(text_of(params.getCollection()), ids));
-    context.getResults().initResult().setApplied(applied);
+    auto outcome = value_or_throw(node_.remove(text_of(params.getCollection()), ids));
+    fill_write_result(outcome, context.getResults().initResult());
   });
 }
 
+kj::Promise<void> ApiServer::await_token(std::string collection, std::string token) {
+  if (token.empty()) return kj::READY_NOW;
+  if (info_.timer == nullptr) {
+    return poll_token(kj::mv(collection), kj::mv(token), kj::origin<kj::TimePoint>());
+  }
+  const int64_t wait_ms = absl::ToInt64Milliseconds(node_.options().consistency_wait);
+  return poll_token(kj::mv(collection), kj::mv(token),
+                    info_.timer->now() + wait_ms * kj::MILLISECONDS);
+}
+
+kj::Promise<void> ApiServer::poll_token(std::string collection, std::string token,
+                                        kj::TimePoint deadline) {
+  auto reached = node_.token_satisfied(collection, token);
+  if (!reached.ok()) return status_to_exception(reached.status());
+  if (*reached) return kj::READY_NOW;
+  if (info_.timer == nullptr || info_.timer->now() >= deadline) {
+    return status_to_exception(consistency_deadline_exceeded(node_.options().consistency_wait));
+  }
+  return info_.timer->afterDelay(kTokenPollInterval)
+      .then([this, collection = kj::mv(collection), token = kj::mv(token), deadline]() mutable {
+        return poll_token(kj::mv(collection), kj::mv(token), deadline);
+      });
+}
+
 kj::Promise<void> ApiServer::get(GetContext context) {
+  auto wait = kj::evalNow([&] {
+    auto params = context.getParams();
+    return await_token(text_of(params.getCollection()), bytes_of(params.getConsistencyToken()));
+  });
+  return wait.then([this, context]() mutable { return get_now(context); });
+}
+
+kj::Promise<void> ApiServer::get_now(GetContext context) {
   return handle([&] {
     auto params = context.getParams();
     ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
@@ -169,6 +216,14 @@ kj::Promise<void> ApiServer::get(GetContext context) {
 }
 
 kj::Promise<void> ApiServer::count(CountContext context) {
+  auto wait = kj::evalNow([&] {
+    auto params = context.getParams();
+    return await_token(text_of(params.getCollection()), bytes_of(params.getConsistencyToken()));
+  });
+  return wait.then([this, context]() mutable { return count_now(context); });
+}
+
+kj::Promise<void> ApiServer::count_now(CountContext context) {
   return handle([&] {
     context.getResults().setCount(
         value_or_throw(node_.count(text_of(context.getParams().getCollection()))));
@@ -176,6 +231,14 @@ kj::Promise<void> ApiServer::count(CountContext context) {
 }
 
 kj::Promise<void> ApiServer::scroll(ScrollContext context) {
+  auto wait = kj::evalNow([&] {
+    auto params = context.getParams();
+    return await_token(text_of(params.getCollection()), bytes_of(params.getConsistencyToken()));
+  });
+  return wait.then([this, context]() mutable { return scroll_now(context); });
+}
+
+kj::Promise<void> ApiServer::scroll_now(ScrollContext context) {
   return handle([&] {
     auto params = context.getParams();
     auto cursor = params.getCursor();
@@ -194,6 +257,14 @@ kj::Promise<void> ApiServer::scroll(ScrollContext context) {
 }
 
 kj::Promise<void> ApiServer::search(SearchContext context) {
+  auto wait = kj::evalNow([&] {
+    auto request = context.getParams().getRequest();
+    return await_token(text_of(request.getCollection()), bytes_of(request.getConsistencyToken()));
+  });
+  return wait.then([this, context]() mutable { return search_now(context); });
+}
+
+kj::Promise<void> ApiServer::search_now(SearchContext context) {
   return handle([&] {
     auto request = context.getParams().getRequest();
     std::vector<float> queries = floats_of(request.getQueries());
@@ -217,6 +288,44 @@ kj::Promise<void> ApiServer::search(SearchContext context) {
         if (params.with_payload && !hit.payload_json.empty()) p.setPayload(hit.payload_json);
       }
     }
+  });
+}
+
+kj::Promise<void> ApiServer::setPayload(SetPayloadContext context) {
+  return handle([&] {
+    auto params = context.getParams();
+    ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
+    auto ids = read_ids(params.getIds());
+    auto outcome = value_or_throw(
+        node_.set_payload(text_of(params.getCollection()), ids, text_of(params.getPayload())));
+    fill_write_result(outcome, context.getResults().initResult());
+  });
+}
+
+kj::Promise<void> ApiServer::overwritePayload(OverwritePayloadContext context) {
+  return handle([&] {
+    auto params = context.getParams();
+    ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
+    auto ids = read_ids(params.getIds());
+    auto outcome = value_or_throw(node_.overwrite_payload(text_of(params.getCollection()), ids,
+                                                          text_of(params.getPayload())));
+    fill_write_result(outcome, context.getResults().initResult());
+  });
+}
+
+kj::Promise<void> ApiServer::deletePayloadKeys(DeletePayloadKeysContext context) {
+  return handle([&] {
+    auto params = context.getParams();
+    ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
+    auto ids = read_ids(params.getIds());
+    if (params.getKeys().size() > kMaxBatchPoints) {
+      throw_status(absl::InvalidArgumentError("too many payload keys"));
+    }
+    std::vector<std::string> keys;
+    for (auto k : params.getKeys()) keys.push_back(text_of(k));
+    auto outcome =
+        value_or_throw(node_.delete_payload_keys(text_of(params.getCollection()), ids, keys));
+    fill_write_result(outcome, context.getResults().initResult());
   });
 }
 

@@ -2,6 +2,8 @@
 // which translates each call to node::Node and raises failures through rpc_status.h.
 #pragma once
 
+#include <kj/timer.h>
+
 #include <chrono>
 #include <string>
 
@@ -16,6 +18,9 @@ struct ServerInfo {
   std::string data_dir;
   std::chrono::steady_clock::time_point started;
   KeyManager* keys = nullptr;  // serves Admin's key actions
+  // The event loop's timer, for reads that wait on a consistency token. Without one such a read
+  // fails at once with DEADLINE_EXCEEDED unless the token is already reached.
+  kj::Timer* timer = nullptr;
 };
 
 class ApiServer final : public rpc::Api::Server {
@@ -36,8 +41,22 @@ class ApiServer final : public rpc::Api::Server {
   kj::Promise<void> scroll(ScrollContext context) override;
   kj::Promise<void> search(SearchContext context) override;
   kj::Promise<void> admin(AdminContext context) override;
+  kj::Promise<void> setPayload(SetPayloadContext context) override;
+  kj::Promise<void> overwritePayload(OverwritePayloadContext context) override;
+  kj::Promise<void> deletePayloadKeys(DeletePayloadKeysContext context) override;
 
  private:
+  // Resolves once `collection`'s replica includes every write `token` names (at once when the
+  // token is empty); rejects with DEADLINE_EXCEEDED after Node's consistency wait, or
+  // INVALID_ARGUMENT for a malformed token. Polls on the timer: never blocks the event loop.
+  kj::Promise<void> await_token(std::string collection, std::string token);
+  kj::Promise<void> poll_token(std::string collection, std::string token, kj::TimePoint deadline);
+  // The reads themselves, once their token is reached.
+  kj::Promise<void> get_now(GetContext context);
+  kj::Promise<void> count_now(CountContext context);
+  kj::Promise<void> scroll_now(ScrollContext context);
+  kj::Promise<void> search_now(SearchContext context);
+
   Node& node_;
   const ServerInfo& info_;
 };

@@ -3,8 +3,8 @@
 #include <kj/async-io.h>
 #include <kj/async-unix.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sodium.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <iostream>
@@ -67,7 +67,7 @@ int run(const DaemonConfig& config) {
                         " ms"));
 
   auto io = kj::setupAsyncIo();
-  ServerInfo info{kVersion, config.data_dir, started, keys.get()};
+  ServerInfo info{kVersion, config.data_dir, started, keys.get(), &io.provider->getTimer()};
 
   kj::Own<kj::ConnectionReceiver> receiver;
   KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&] {

@@ -1,10 +1,15 @@
 // The single-node database; see node.h.
 #include "node/node.h"
 
+#include <sodium.h>
+
+#include <chrono>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "crdt/point_set_codec.h"
 #include "node/log.h"
+#include "node/payload_fields.h"
 #include "node/request_validation.h"
 
 namespace meridian::node {
@@ -24,6 +29,22 @@ index::Metric index_metric(Metric m) {
 
 std::string point_where(size_t position, const PointId& id) {
   return absl::StrCat("point ", position, " (id ", id.to_string(), ")");
+}
+
+uint64_t random_replica_id() {
+  uint64_t id = 0;
+  while (id == 0) randombytes_buf(&id, sizeof id);
+  return id;
+}
+
+uint64_t system_clock_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+ReplicaEnv replica_env(const NodeOptions& options) {
+  return ReplicaEnv{options.mint_replica_id, options.physical_clock_ms, options.hlc};
 }
 
 }  // namespace
@@ -54,6 +75,7 @@ struct Node::Collection {
   }
 
   storage::StoredCollection stored;
+  std::unique_ptr<CollectionReplica> replica;
   index::FlatIndex index;
   absl::flat_hash_map<PointId, uint64_t> label_of;
   absl::flat_hash_map<uint64_t, PointId> id_of;
@@ -61,7 +83,11 @@ struct Node::Collection {
   uint64_t stored_bytes = 0;
 };
 
-Node::Node(storage::Store& store) : store_(store) {}
+Node::Node(storage::Store& store, NodeOptions options)
+    : store_(store), options_(std::move(options)) {
+  if (!options_.mint_replica_id) options_.mint_replica_id = random_replica_id;
+  if (!options_.physical_clock_ms) options_.physical_clock_ms = system_clock_ms;
+}
 
 template <typename T>
 T Node::count_integrity(T result) const {
@@ -78,8 +104,9 @@ T Node::count_integrity(T result) const {
 }
 Node::~Node() = default;
 
-absl::StatusOr<std::unique_ptr<Node>> Node::open(storage::Store& store) {
-  std::unique_ptr<Node> node(new Node(store));
+absl::StatusOr<std::unique_ptr<Node>> Node::open(storage::Store& store, NodeOptions options) {
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
+  std::unique_ptr<Node> node(new Node(store, std::move(options)));
   auto collections = store.list_collections();
   if (!collections.ok()) return collections.status();
   absl::MutexLock lock(&node->mu_);
@@ -96,6 +123,9 @@ absl::Status Node::load_collection(const storage::StoredCollection& stored) {
     log_error(absl::StrCat("collection '", stored.config.name,
                            "': skipping a stored point that failed to open: ", error.ToString()));
   };
+  auto replica = CollectionReplica::load(store_, stored.id, replica_env(options_), on_corrupt);
+  if (!replica.ok()) return replica.status();
+  collection->replica = *std::move(replica);
   auto s = store_.for_each_point(
       stored.id,
       [&](storage::PointRecord&& record, size_t bytes) {
@@ -122,7 +152,7 @@ absl::StatusOr<Node::Collection*> Node::find(const std::string& name) const {
 }
 
 CollectionInfo Node::info_of(const Collection& c) {
-  return CollectionInfo{c.stored, c.index.size(), c.stored_bytes};
+  return CollectionInfo{c.stored, c.index.size(), c.stored_bytes, c.replica->digest_hex()};
 }
 
 absl::StatusOr<CollectionInfo> Node::create_collection(const CollectionConfig& config) {
@@ -134,6 +164,9 @@ absl::StatusOr<CollectionInfo> Node::create_collection(const CollectionConfig& c
   auto stored = store_.create_collection(config);
   if (!stored.ok()) return stored.status();
   auto collection = std::make_unique<Collection>(*stored);
+  auto replica = CollectionReplica::load(store_, stored->id, replica_env(options_), nullptr);
+  if (!replica.ok()) return replica.status();
+  collection->replica = *std::move(replica);
   CollectionInfo info = info_of(*collection);
   collections_[config.name] = std::move(collection);
   return info;
@@ -161,8 +194,15 @@ absl::Status Node::drop_collection(const std::string& name) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint32_t> Node::upsert(const std::string& collection,
-                                      std::vector<storage::PointRecord> points) {
+absl::Status consistency_deadline_exceeded(absl::Duration waited) {
+  return absl::DeadlineExceededError(absl::StrCat(
+      "consistency token not reached within ", absl::FormatDuration(waited),
+      ": this node has not yet received every write the token names (a write from another "
+      "replica that has not replicated here, or a token from another collection)"));
+}
+
+absl::StatusOr<WriteOutcome> Node::upsert(const std::string& collection,
+                                          std::vector<storage::PointRecord> points) {
   if (auto s = validate_batch_size(points.size(), "points"); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   auto c = find(collection);
@@ -175,32 +215,118 @@ absl::StatusOr<uint32_t> Node::upsert(const std::string& collection,
     if (!payload.ok()) return payload.status();
     points[i].payload_json = std::move(*payload);
   }
-  auto put = store_.put_points((*c)->stored.id, points);
-  if (!put.ok()) return put.status();
+  auto write = (*c)->replica->upsert(points);
+  if (!write.ok()) return write.status();
+  if (auto s = apply_to_index(**c, *write); !s.ok()) return s;
+  return WriteOutcome{write->applied, std::move(write->causal_token)};
+}
+
+absl::Status Node::apply_to_index(Collection& c, const ReplicaWrite& write) {
   // Durable now; make the points searchable.
-  for (const auto& p : points) {
-    if (auto s = (*c)->put(p.id, p.vector); !s.ok()) {
+  for (const auto& p : write.upserted) {
+    if (auto s = c.put(p.id, p.vector); !s.ok()) {
       return absl::InternalError(absl::StrCat("index rejected a validated point: ", s.message()));
     }
   }
-  (*c)->stored_bytes =
-      static_cast<uint64_t>(static_cast<int64_t>((*c)->stored_bytes) + put->stored_bytes_delta);
-  return static_cast<uint32_t>(points.size());
+  for (const auto& id : write.removed) c.erase(id);
+  c.stored_bytes =
+      static_cast<uint64_t>(static_cast<int64_t>(c.stored_bytes) + write.stored_bytes_delta);
+  return absl::OkStatus();
 }
 
-absl::StatusOr<uint32_t> Node::remove(const std::string& collection, std::span<const PointId> ids) {
+absl::StatusOr<WriteOutcome> Node::remove(const std::string& collection,
+                                          std::span<const PointId> ids) {
   if (auto s = validate_batch_size(ids.size(), "ids"); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
-  auto deleted = store_.delete_points((*c)->stored.id, ids);
-  if (!deleted.ok()) return deleted.status();
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (deleted->deleted[i]) (*c)->erase(ids[i]);
+  auto write = (*c)->replica->remove(ids);
+  if (!write.ok()) return write.status();
+  if (auto s = apply_to_index(**c, *write); !s.ok()) return s;
+  return WriteOutcome{write->applied, std::move(write->causal_token)};
+}
+
+absl::StatusOr<WriteOutcome> Node::set_payload(const std::string& collection,
+                                               std::span<const PointId> ids,
+                                               const std::string& payload_json) {
+  return update_payload(collection, ids, payload_json, PayloadUpdate::kMerge);
+}
+
+absl::StatusOr<WriteOutcome> Node::overwrite_payload(const std::string& collection,
+                                                     std::span<const PointId> ids,
+                                                     const std::string& payload_json) {
+  return update_payload(collection, ids, payload_json, PayloadUpdate::kOverwrite);
+}
+
+absl::StatusOr<WriteOutcome> Node::update_payload(const std::string& collection,
+                                                  std::span<const PointId> ids,
+                                                  const std::string& payload_json,
+                                                  PayloadUpdate how) {
+  if (auto s = validate_batch_size(ids.size(), "ids"); !s.ok()) return s;
+  if (payload_json.empty()) return absl::InvalidArgumentError("payload must be a JSON object");
+  auto normalized = normalize_payload(payload_json, "payload");
+  if (!normalized.ok()) return normalized.status();
+  auto fields = split_payload(*normalized);
+  if (!fields.ok()) return fields.status();
+  absl::MutexLock lock(&mu_);
+  auto c = find(collection);
+  if (!c.ok()) return c.status();
+  auto write = (*c)->replica->update_payload(ids, *fields, how);
+  if (!write.ok()) return write.status();
+  if (auto s = apply_to_index(**c, *write); !s.ok()) return s;
+  return WriteOutcome{write->applied, std::move(write->causal_token)};
+}
+
+absl::StatusOr<WriteOutcome> Node::delete_payload_keys(const std::string& collection,
+                                                       std::span<const PointId> ids,
+                                                       const std::vector<std::string>& keys) {
+  if (auto s = validate_batch_size(ids.size(), "ids"); !s.ok()) return s;
+  if (keys.empty()) return absl::InvalidArgumentError("no payload keys given");
+  absl::MutexLock lock(&mu_);
+  auto c = find(collection);
+  if (!c.ok()) return c.status();
+  auto write = (*c)->replica->delete_payload_keys(ids, keys);
+  if (!write.ok()) return write.status();
+  if (auto s = apply_to_index(**c, *write); !s.ok()) return s;
+  return WriteOutcome{write->applied, std::move(write->causal_token)};
+}
+
+absl::StatusOr<bool> Node::token_satisfied(const std::string& collection,
+                                           std::string_view token) const {
+  auto vv = crdt::decode_version_vector(token);
+  if (!vv.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed consistency token: ", vv.status().message()));
   }
-  (*c)->stored_bytes =
-      static_cast<uint64_t>(static_cast<int64_t>((*c)->stored_bytes) + deleted->stored_bytes_delta);
-  return deleted->deleted_count;
+  absl::ReaderMutexLock lock(&mu_);
+  auto c = find(collection);
+  if (!c.ok()) return c.status();
+  return (*c)->replica->dominates(*vv);
+}
+
+absl::Status Node::await_token(const std::string& collection, std::string_view token,
+                               std::optional<absl::Duration> timeout) const {
+  auto vv = crdt::decode_version_vector(token);
+  if (!vv.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed consistency token: ", vv.status().message()));
+  }
+  const absl::Duration wait = timeout.value_or(options_.consistency_wait);
+  absl::ReaderMutexLock lock(&mu_);
+  absl::Status found = absl::OkStatus();
+  // Re-evaluated whenever the lock is released by a writer: a write or merge may satisfy it.
+  auto caught_up = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    auto c = find(collection);
+    if (!c.ok()) {
+      found = c.status();
+      return true;
+    }
+    return (*c)->replica->dominates(*vv);
+  };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&caught_up), wait)) {
+    return consistency_deadline_exceeded(wait);
+  }
+  return found;
 }
 
 absl::StatusOr<std::vector<std::optional<storage::PointRecord>>> Node::get(

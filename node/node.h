@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -18,7 +19,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "crdt/hlc.h"
 #include "index/flat_index.h"
+#include "node/collection_replica.h"
 #include "storage/store.h"
 
 namespace meridian::node {
@@ -27,6 +31,23 @@ struct CollectionInfo {
   storage::StoredCollection stored;
   uint64_t point_count = 0;
   uint64_t stored_bytes = 0;
+  std::string digest;  // hex of the canonical digest of the collection's CRDT state
+};
+
+// The outcome of a write: how many points it changed and the causal token after it.
+struct WriteOutcome {
+  uint32_t applied = 0;
+  std::string causal_token;  // encoded version vector of the collection's replica
+};
+
+struct NodeOptions {
+  // Mints replica ids (random, non-zero, never reused). Default: libsodium randombytes.
+  std::function<uint64_t()> mint_replica_id;
+  // Wall-clock milliseconds for the hybrid logical clocks. Default: the system clock.
+  std::function<uint64_t()> physical_clock_ms;
+  crdt::HlcOptions hlc;
+  // How long a read carrying a consistency token waits for this node to catch up.
+  absl::Duration consistency_wait = absl::Seconds(5);
 };
 
 struct SearchHit {
@@ -50,10 +71,15 @@ struct NodeStats {
   uint64_t integrity_failures = 0;
 };
 
+// The DeadlineExceeded status of a read whose consistency token was not reached in `waited`.
+absl::Status consistency_deadline_exceeded(absl::Duration waited);
+
 class Node {
  public:
-  // Loads every collection of `store` and builds its index. `store` must outlive the node.
-  static absl::StatusOr<std::unique_ptr<Node>> open(storage::Store& store);
+  // Loads every collection of `store` (its CRDT replica from `crdt` + `causal`, its index from
+  // `points`). `store` must outlive the node. Unset options take their defaults.
+  static absl::StatusOr<std::unique_ptr<Node>> open(storage::Store& store,
+                                                    NodeOptions options = {});
   ~Node();
 
   absl::StatusOr<CollectionInfo> create_collection(const CollectionConfig& config);
@@ -61,12 +87,38 @@ class Node {
   absl::StatusOr<CollectionInfo> collection_info(const std::string& name) const;
   absl::Status drop_collection(const std::string& name);
 
-  // Validates then durably writes the batch; returns the number of points written.
-  // Payloads must be empty or a JSON object; they are stored in normalised form.
-  absl::StatusOr<uint32_t> upsert(const std::string& collection,
-                                  std::vector<storage::PointRecord> points);
-  // Returns how many of `ids` existed and were deleted.
-  absl::StatusOr<uint32_t> remove(const std::string& collection, std::span<const PointId> ids);
+  // Every write goes through the collection's CRDT replica and is durable (one LMDB commit of
+  // CRDT state, delta log and the `points` view) before it is visible; each returns the causal
+  // token after it.
+  //
+  // Validates then durably writes the batch; `applied` is the number of distinct ids written.
+  // Payloads must be empty or a JSON object; their top-level fields become per-field registers.
+  absl::StatusOr<WriteOutcome> upsert(const std::string& collection,
+                                      std::vector<storage::PointRecord> points);
+  // `applied`: how many of `ids` existed and were deleted (absent ids are skipped).
+  absl::StatusOr<WriteOutcome> remove(const std::string& collection, std::span<const PointId> ids);
+  // Payload updates of existing points (absent ids are skipped, not counted). `payload_json`
+  // must be a JSON object. set_payload merges its fields into each point's payload;
+  // overwrite_payload replaces the whole payload; delete_payload_keys removes the named fields.
+  absl::StatusOr<WriteOutcome> set_payload(const std::string& collection,
+                                           std::span<const PointId> ids,
+                                           const std::string& payload_json);
+  absl::StatusOr<WriteOutcome> overwrite_payload(const std::string& collection,
+                                                 std::span<const PointId> ids,
+                                                 const std::string& payload_json);
+  absl::StatusOr<WriteOutcome> delete_payload_keys(const std::string& collection,
+                                                   std::span<const PointId> ids,
+                                                   const std::vector<std::string>& keys);
+
+  // Consistency tokens. token_satisfied: whether the collection's replica already includes every
+  // write the token names (InvalidArgument for a malformed token, NotFound for no collection).
+  // await_token: blocks the calling thread until it does, or fails with DeadlineExceeded after
+  // `timeout` (options().consistency_wait when nullopt). Event-loop callers poll
+  // token_satisfied instead of blocking.
+  absl::StatusOr<bool> token_satisfied(const std::string& collection, std::string_view token) const;
+  absl::Status await_token(const std::string& collection, std::string_view token,
+                           std::optional<absl::Duration> timeout = std::nullopt) const;
+  const NodeOptions& options() const { return options_; }
   absl::StatusOr<std::vector<std::optional<storage::PointRecord>>> get(
       const std::string& collection, std::span<const PointId> ids) const;
   absl::StatusOr<uint64_t> count(const std::string& collection) const;
@@ -82,7 +134,12 @@ class Node {
 
  private:
   struct Collection;
-  explicit Node(storage::Store& store);
+  Node(storage::Store& store, NodeOptions options);
+  // Applies a committed replica write to the in-memory index.
+  absl::Status apply_to_index(Collection& c, const ReplicaWrite& write);
+  absl::StatusOr<WriteOutcome> update_payload(const std::string& collection,
+                                              std::span<const PointId> ids,
+                                              const std::string& payload_json, PayloadUpdate how);
   absl::Status load_collection(const storage::StoredCollection& stored)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<Collection*> find(const std::string& name) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -93,6 +150,7 @@ class Node {
   T count_integrity(T result) const;
 
   storage::Store& store_;
+  NodeOptions options_;
   mutable std::atomic<uint64_t> integrity_failures_{0};
   mutable absl::Mutex mu_;
   absl::btree_map<std::string, std::unique_ptr<Collection>> collections_ ABSL_GUARDED_BY(mu_);

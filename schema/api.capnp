@@ -47,6 +47,8 @@ struct CollectionInfo {
   config @0 :CollectionConfig;
   pointCount @1 :UInt64;   # live points
   storedBytes @2 :UInt64;  # bytes of stored point records (vectors + payloads), before LMDB overhead
+  digest @3 :Text;         # hex BLAKE2b-256 of the canonical encoding of the collection's CRDT
+                           # state: equal on replicas that hold the same state
 }
 
 # One point as written or read. `vector` and `payload` are empty when a read did not ask for them.
@@ -65,8 +67,9 @@ struct ScoredPoint {
 
 # The outcome of an acknowledged write.
 struct WriteResult {
-  applied @0 :UInt32;        # points inserted, replaced or deleted
-  causalToken @1 :Data;      # opaque; pass it to a later read to see this write (coming with the CRDT)
+  applied @0 :UInt32;        # points inserted, replaced, updated or deleted
+  causalToken @1 :Data;      # opaque: the collection replica's version vector after the write.
+                             # Pass it as a read's consistencyToken to read this write.
 }
 
 struct SearchRequest {
@@ -75,6 +78,7 @@ struct SearchRequest {
   k @2 :UInt32;              # results per query, 1..10000
   withPayload @3 :Bool;
   withVector @4 :Bool;
+  consistencyToken @5 :Data; # optional causal token (see WriteResult); see Api for the wait
 }
 
 struct QueryResult {
@@ -130,19 +134,40 @@ interface Api {
   upsert @5 (collection :Text, points :List(Point)) -> (result :WriteResult);
   # Deletes points by id; ids that do not exist are ignored (not counted in `applied`).
   delete @6 (collection :Text, ids :List(PointId)) -> (result :WriteResult);
+  #
+  # Reads (get, count, scroll, search) take an optional `consistencyToken`: the causalToken of an
+  # earlier write, possibly made through another node. When given, the node first waits (bounded,
+  # 5 s by default, without holding up other requests) until its replica of the collection
+  # includes every write the token names, then reads. A token it does not reach in time fails
+  # with DEADLINE_EXCEEDED; a malformed token with INVALID_ARGUMENT. Empty means "read now".
+
   # Returns the points that exist among `ids`, in request order; missing ids are skipped.
-  get @7 (collection :Text, ids :List(PointId), withVector :Bool, withPayload :Bool)
+  get @7 (collection :Text, ids :List(PointId), withVector :Bool, withPayload :Bool,
+          consistencyToken :Data)
       -> (points :List(Point));
-  count @8 (collection :Text) -> (count :UInt64);
+  count @8 (collection :Text, consistencyToken :Data) -> (count :UInt64);
   # Pages through a collection in id order. Start with an empty cursor; an empty nextCursor
   # means the end. `limit` is 1..10000 (0 means 100).
-  scroll @9 (collection :Text, cursor :Data, limit :UInt32, withVector :Bool, withPayload :Bool)
+  scroll @9 (collection :Text, cursor :Data, limit :UInt32, withVector :Bool, withPayload :Bool,
+             consistencyToken :Data)
       -> (points :List(Point), nextCursor :Data);
   # Exact nearest-neighbour search for one or many queries.
   search @10 (request :SearchRequest) -> (results :List(QueryResult));
 
   # Operator actions (key rotation).
   admin @11 () -> (admin :Admin);
+
+  # Payload updates of existing points, each a CRDT operation per point (ids that do not exist
+  # are skipped, not counted in `applied`). `payload` is a JSON object; its top-level fields are
+  # the unit of update and of conflict resolution (last writer wins per field).
+  # Merges the given fields into each point's payload, keeping the others.
+  setPayload @12 (collection :Text, ids :List(PointId), payload :Text) -> (result :WriteResult);
+  # Replaces each point's whole payload with the given one.
+  overwritePayload @13 (collection :Text, ids :List(PointId), payload :Text)
+      -> (result :WriteResult);
+  # Removes the named top-level fields (absent ones are ignored).
+  deletePayloadKeys @14 (collection :Text, ids :List(PointId), keys :List(Text))
+      -> (result :WriteResult);
 }
 
 # The bootstrap capability. `open` hands out the API; a later `login` will hand out an API

@@ -1,11 +1,13 @@
 // LMDB-backed Store; see store.h. Named databases: `meta` (node identity, collection
-// records, id counter) and `points` (collection id + point id -> sealed point record).
+// records, id counter) and `points` (collection id + point id -> sealed point record); the CRDT
+// databases `crdt`, `causal` and `log` are written by store_crdt.cc.
 #include "storage/store.h"
 
 #include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
 #include "crypto/sealed_record.h"
+#include "storage/internal/databases.h"
 #include "storage/internal/lmdb.h"
 
 namespace meridian::storage {
@@ -17,8 +19,11 @@ using internal::lmdb_status;
 using internal::to_val;
 using internal::Txn;
 
-constexpr std::string_view kMetaDb = "meta";
-constexpr std::string_view kPointsDb = "points";
+using internal::kCausalDb;
+using internal::kCrdtDb;
+using internal::kLogDb;
+using internal::kMetaDb;
+using internal::kPointsDb;
 constexpr std::string_view kNodeIdKey = "node_id";
 constexpr std::string_view kNextCollectionIdKey = "next_collection_id";
 constexpr std::string_view kCollectionKeyPrefix = "collection/";
@@ -83,6 +88,19 @@ absl::Status Store::open_databases() {
   }
   if (auto s =
           lmdb_status(mdb_dbi_open(txn.get(), "points", MDB_CREATE, &points_dbi_), "open points");
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = lmdb_status(mdb_dbi_open(txn.get(), "crdt", MDB_CREATE, &crdt_dbi_), "open crdt");
+      !s.ok()) {
+    return s;
+  }
+  if (auto s =
+          lmdb_status(mdb_dbi_open(txn.get(), "causal", MDB_CREATE, &causal_dbi_), "open causal");
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = lmdb_status(mdb_dbi_open(txn.get(), "log", MDB_CREATE, &log_dbi_), "open log");
       !s.ok()) {
     return s;
   }
@@ -197,19 +215,27 @@ absl::Status Store::drop_collection(const std::string& name) {
     return s;
   }
 
-  Cursor cursor;
-  if (auto s = cursor.open(txn.get(), points_dbi_); !s.ok()) return s;
   std::string prefix = collection_key_prefix(stored->id);
-  // Re-seek to the prefix after every delete: LMDB's cursor position after the last record
-  // of the database is deleted is not usable for stepping on.
-  while (true) {
-    MDB_val point_key = to_val(prefix), point_value;
-    rc = mdb_cursor_get(cursor.get(), &point_key, &point_value, MDB_SET_RANGE);
-    if (rc != MDB_SUCCESS || !from_val(point_key).starts_with(prefix)) break;
-    if (auto s = lmdb_status(mdb_cursor_del(cursor.get(), 0), "delete point"); !s.ok()) return s;
+  for (MDB_dbi dbi : {points_dbi_, crdt_dbi_, log_dbi_}) {
+    Cursor cursor;
+    if (auto s = cursor.open(txn.get(), dbi); !s.ok()) return s;
+    // Re-seek to the prefix after every delete: LMDB's cursor position after the last record
+    // of the database is deleted is not usable for stepping on.
+    while (true) {
+      MDB_val point_key = to_val(prefix), point_value;
+      rc = mdb_cursor_get(cursor.get(), &point_key, &point_value, MDB_SET_RANGE);
+      if (rc != MDB_SUCCESS || !from_val(point_key).starts_with(prefix)) break;
+      if (auto s = lmdb_status(mdb_cursor_del(cursor.get(), 0), "delete collection record");
+          !s.ok()) {
+        return s;
+      }
+    }
+    cursor.close();
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "drop collection");
   }
-  cursor.close();
-  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "drop collection points");
+  MDB_val causal_key = to_val(prefix);
+  rc = mdb_del(txn.get(), causal_dbi_, &causal_key, nullptr);
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "drop causal record");
   return txn.commit();
 }
 
@@ -361,17 +387,25 @@ absl::Status Store::for_each_point(uint32_t collection_id, const PointVisitor& f
 
 absl::Status Store::corrupt_point_FOR_TESTING(uint32_t collection_id, const PointId& id,
                                               size_t byte_offset) {
+  return corrupt_value(points_dbi_, encode_point_key(collection_id, id), byte_offset);
+}
+
+absl::Status Store::corrupt_crdt_slice_FOR_TESTING(uint32_t collection_id, const PointId& id,
+                                                   size_t byte_offset) {
+  return corrupt_value(crdt_dbi_, encode_point_key(collection_id, id), byte_offset);
+}
+
+absl::Status Store::corrupt_value(MDB_dbi dbi, const std::string& key_bytes, size_t byte_offset) {
   Txn txn;
   if (auto s = txn.begin(env_, false); !s.ok()) return s;
-  std::string key_bytes = encode_point_key(collection_id, id);
   MDB_val key = to_val(key_bytes), value;
-  int rc = mdb_get(txn.get(), points_dbi_, &key, &value);
-  if (rc == MDB_NOTFOUND) return absl::NotFoundError("no such point");
-  if (rc != MDB_SUCCESS) return lmdb_status(rc, "read point");
+  int rc = mdb_get(txn.get(), dbi, &key, &value);
+  if (rc == MDB_NOTFOUND) return absl::NotFoundError("no such record");
+  if (rc != MDB_SUCCESS) return lmdb_status(rc, "read record");
   std::string damaged(from_val(value));
   damaged[byte_offset % damaged.size()] ^= 0x5a;
   MDB_val damaged_val = to_val(damaged);
-  if (auto s = lmdb_status(mdb_put(txn.get(), points_dbi_, &key, &damaged_val, 0), "write point");
+  if (auto s = lmdb_status(mdb_put(txn.get(), dbi, &key, &damaged_val, 0), "write record");
       !s.ok()) {
     return s;
   }
@@ -382,7 +416,7 @@ absl::StatusOr<Store::KeyUsage> Store::key_usage() const {
   Txn txn;
   if (auto s = txn.begin(env_, true); !s.ok()) return s;
   KeyUsage usage;
-  for (MDB_dbi dbi : {meta_dbi_, points_dbi_}) {
+  for (MDB_dbi dbi : {meta_dbi_, points_dbi_, crdt_dbi_, causal_dbi_, log_dbi_}) {
     Cursor cursor;
     if (auto s = cursor.open(txn.get(), dbi); !s.ok()) return s;
     MDB_val key, value;
@@ -403,18 +437,23 @@ absl::StatusOr<Store::KeyUsage> Store::key_usage() const {
 
 absl::StatusOr<Store::ResealBatch> Store::reseal_batch(std::string* cursor_state,
                                                        size_t max_values) {
-  // The cursor is one byte naming the database (0 meta, 1 points) and the last key examined.
+  // The cursor is one byte naming the database (an index into `dbs`) and the last key examined.
+  const std::pair<MDB_dbi, std::string_view> dbs[] = {{meta_dbi_, kMetaDb},
+                                                      {points_dbi_, kPointsDb},
+                                                      {crdt_dbi_, kCrdtDb},
+                                                      {causal_dbi_, kCausalDb},
+                                                      {log_dbi_, kLogDb}};
+  const size_t kLastDb = std::size(dbs) - 1;
   size_t db_index = cursor_state->empty() ? 0 : static_cast<uint8_t>((*cursor_state)[0]);
   std::string last_key = cursor_state->empty() ? "" : cursor_state->substr(1);
-  if (db_index > 1) return absl::InvalidArgumentError("malformed re-seal cursor");
+  if (db_index > kLastDb) return absl::InvalidArgumentError("malformed re-seal cursor");
   const uint32_t active = sealer_.active_key_id();
 
   Txn txn;
   if (auto s = txn.begin(env_, false); !s.ok()) return s;
   ResealBatch batch;
-  while (db_index <= 1 && batch.examined < max_values) {
-    MDB_dbi dbi = db_index == 0 ? meta_dbi_ : points_dbi_;
-    std::string_view db_name = db_index == 0 ? kMetaDb : kPointsDb;
+  while (db_index <= kLastDb && batch.examined < max_values) {
+    auto [dbi, db_name] = dbs[db_index];
     Cursor cursor;
     if (auto s = cursor.open(txn.get(), dbi); !s.ok()) return s;
     MDB_val key = to_val(last_key), value;
@@ -453,7 +492,7 @@ absl::StatusOr<Store::ResealBatch> Store::reseal_batch(std::string* cursor_state
     }
   }
   if (auto s = txn.commit(); !s.ok()) return s;
-  *cursor_state = db_index > 1 ? "" : std::string(1, static_cast<char>(db_index)) + last_key;
+  *cursor_state = db_index > kLastDb ? "" : std::string(1, static_cast<char>(db_index)) + last_key;
   return batch;
 }
 

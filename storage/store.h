@@ -1,4 +1,5 @@
-// A node's durable store: one LMDB environment holding collections and their points, every
+// A node's durable store: one LMDB environment holding collections, their points (the
+// materialised view), and their CRDT state (per-id slices, causal record, delta log), every
 // value sealed through crypto::RecordSealer. The only place in Meridian that opens LMDB.
 //
 // Thread safety: all methods may be called from any thread. Write transactions are
@@ -16,11 +17,13 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "crypto/record_sealer.h"
 #include "schema/types.h"
+#include "storage/causal_record.h"
 #include "storage/point_record.h"
 
 namespace meridian::storage {
@@ -44,6 +47,26 @@ struct DeleteResult {
   std::vector<bool> deleted;  // per requested id: whether it existed
   uint32_t deleted_count = 0;
   int64_t stored_bytes_delta = 0;
+};
+
+// One write through the CRDT, committed by Store::commit_crdt_write in a single transaction.
+struct CrdtWrite {
+  // Per point id: its sealed CRDT slice to store, or nullopt to erase it (the id holds nothing).
+  std::vector<std::pair<PointId, std::optional<std::string>>> slices;
+  // The collection's causal record after the write.
+  CausalRecord causal;
+  // The write's delta-log entry (skipped when log_seq is 0), then compaction: every entry of the
+  // collection with seq <= log_compact_through is removed (the new entry too, when covered).
+  uint64_t log_seq = 0;
+  std::string log_delta;
+  uint64_t log_compact_through = 0;
+  // The materialised view in `points`: winners to put, ids that no longer exist to remove.
+  std::vector<PointRecord> put_points;
+  std::vector<PointId> delete_points;
+};
+
+struct CrdtWriteResult {
+  int64_t stored_bytes_delta = 0;  // change of the collection's sealed `points` bytes
 };
 
 struct ScrollPage {
@@ -91,7 +114,22 @@ class Store {
   absl::Status for_each_point(uint32_t collection_id, const PointVisitor& fn,
                               const CorruptVisitor& on_corrupt = nullptr) const;
 
-  // Key rotation support. How many stored values (both databases) are sealed under each key id
+  // Commits `write` to `crdt`, `causal`, `log` and `points` in one transaction: all of it or,
+  // on any error (sealing included), none of it.
+  absl::StatusOr<CrdtWriteResult> commit_crdt_write(uint32_t collection_id, const CrdtWrite& write);
+  // The collection's causal record; nullopt when it has none (a collection written before the
+  // CRDT, or a fresh one). DataLoss (or FailedPrecondition for an unknown key) when it fails to
+  // open.
+  absl::StatusOr<std::optional<CausalRecord>> read_causal(uint32_t collection_id) const;
+  // Calls `fn(id, slice_bytes)` for every CRDT slice of the collection in id order. A slice
+  // that fails to open goes to `on_corrupt` (when given) and is skipped; else the scan stops.
+  using SliceVisitor = std::function<absl::Status(const PointId& id, std::string&& slice)>;
+  absl::Status for_each_crdt_slice(uint32_t collection_id, const SliceVisitor& fn,
+                                   const CorruptVisitor& on_corrupt = nullptr) const;
+  // Number of delta-log entries held for the collection.
+  absl::StatusOr<uint64_t> log_entry_count(uint32_t collection_id) const;
+
+  // Key rotation support. How many stored values (every database) are sealed under each key id
   // (0 = plaintext framing); values whose header cannot be read are counted under `unreadable`.
   struct KeyUsage {
     std::map<uint32_t, uint64_t> values_by_key_id;
@@ -114,17 +152,24 @@ class Store {
   // attacker would. NotFound when the point does not exist.
   absl::Status corrupt_point_FOR_TESTING(uint32_t collection_id, const PointId& id,
                                          size_t byte_offset);
+  // The same for a point's CRDT slice.
+  absl::Status corrupt_crdt_slice_FOR_TESTING(uint32_t collection_id, const PointId& id,
+                                              size_t byte_offset);
 
  private:
   Store(MDB_env* env, const crypto::RecordSealer& sealer);
   absl::Status open_databases();
   absl::Status load_or_record_node_id(const std::string& node_id_if_new);
   absl::StatusOr<PointRecord> open_point(std::string_view key, std::string_view sealed) const;
+  absl::Status corrupt_value(MDB_dbi dbi, const std::string& key, size_t byte_offset);
 
   MDB_env* env_;
   const crypto::RecordSealer& sealer_;
   MDB_dbi meta_dbi_ = 0;
   MDB_dbi points_dbi_ = 0;
+  MDB_dbi crdt_dbi_ = 0;
+  MDB_dbi causal_dbi_ = 0;
+  MDB_dbi log_dbi_ = 0;
   std::string node_id_;
 };
 

@@ -180,6 +180,28 @@ TEST_F(CliIntegrationTest, CollectionAndPointCommands) {
   EXPECT_THAT(ok({"collection", "drop", "docs"}), HasSubstr("dropped collection docs"));
 }
 
+TEST_F(CliIntegrationTest, PayloadCommandsAndDigest) {
+  ok({"collection", "create", "pay", "--dim", "2", "--metric", "l2"});
+  std::ofstream(path("pay.jsonl")) << R"({"id": 1, "vector": [1, 0], "payload": {"a": 1, "b": 2}})"
+                                   << "\n";
+  ok({"import", "pay", path("pay.jsonl")});
+  std::string before = ok({"collection", "info", "pay"});
+  EXPECT_THAT(before, ::testing::ContainsRegex("digest:  [0-9a-f]{64}\n"));
+  EXPECT_EQ(ok({"payload", "set", "pay", "1", R"({"b": 3, "c": "x"})"}), "updated 1 point\n");
+  EXPECT_EQ(ok({"get", "pay", "1"}), R"({"id":1,"vector":[1,0],"payload":{"a":1,"b":3,"c":"x"}})"
+                                     "\n");
+  EXPECT_EQ(ok({"payload", "delete-keys", "pay", "1", "a", "c"}), "updated 1 point\n");
+  EXPECT_EQ(ok({"get", "pay", "1"}), R"({"id":1,"vector":[1,0],"payload":{"b":3}})"
+                                     "\n");
+  EXPECT_EQ(ok({"payload", "overwrite", "pay", "1", R"({"z": true})"}), "updated 1 point\n");
+  EXPECT_EQ(ok({"get", "pay", "1"}), R"({"id":1,"vector":[1,0],"payload":{"z":true}})"
+                                     "\n");
+  EXPECT_NE(ok({"collection", "info", "pay"}), before);
+  CliResult missing = cli({"payload", "set", "pay", "9", "{}"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("does not exist"));
+}
+
 TEST_F(CliIntegrationTest, FailuresExitOneWithAClearMessage) {
   CliResult unknown = cli({"count", "nosuch"});
   EXPECT_EQ(unknown.exit_code, 1);

@@ -108,5 +108,60 @@ TEST(PointSetCodecTest, VersionVectorRoundTripAndCorruption) {
   MERIDIAN_EXPECT_CODE(decode_point_set(bytes), absl::StatusCode::kDataLoss);  // wrong kind
 }
 
+// Slices + context, as storage keeps them, rebuild exactly the state they were cut from.
+TEST(PointSetCodecTest, SlicesAndContextReassembleTheState) {
+  const PointSet s = sample_state();
+  std::vector<std::pair<PointId, PointRecord>> slices;
+  for (const auto& [id, record] : s.records()) {
+    auto decoded = decode_point_slice(encode_point_slice(id, record));
+    MERIDIAN_ASSERT_OK(decoded);
+    EXPECT_EQ(decoded->first, id);
+    EXPECT_EQ(encode_point_slice(decoded->first, decoded->second), encode_point_slice(id, record));
+    slices.push_back(*std::move(decoded));
+  }
+  auto context = decode_causal_context(encode_causal_context(s.context()));
+  MERIDIAN_ASSERT_OK(context);
+  EXPECT_EQ(*context, s.context());
+  auto rebuilt = assemble_point_set(*std::move(context), std::move(slices));
+  MERIDIAN_ASSERT_OK(rebuilt);
+  EXPECT_EQ(encode_point_set(*rebuilt), encode_point_set(s));
+  EXPECT_EQ(digest(*rebuilt), digest(s));
+}
+
+TEST(PointSetCodecTest, AssembleRejectsDotsOutsideTheContextAndDuplicates) {
+  const PointSet s = sample_state();
+  const auto& [id, record] = *s.records().begin();
+  MERIDIAN_EXPECT_CODE(assemble_point_set(CausalContext{}, {{id, record}}),
+                       absl::StatusCode::kDataLoss);
+  MERIDIAN_EXPECT_CODE(assemble_point_set(s.context(), {{id, record}, {id + "x", record}}),
+                       absl::StatusCode::kDataLoss);
+  MERIDIAN_EXPECT_CODE(assemble_point_set(s.context(), {{id, record}, {id, record}}),
+                       absl::StatusCode::kDataLoss);
+}
+
+TEST(PointSetCodecTest, EverySliceAndContextCorruptionIsRejected) {
+  const PointSet s = sample_state();
+  const auto& [id, record] = *s.records().begin();
+  const std::string slice = encode_point_slice(id, record);
+  const std::string context = encode_causal_context(s.context());
+  for (const std::string* bytes : {&slice, &context}) {
+    for (size_t n = 0; n < bytes->size(); ++n) {
+      EXPECT_FALSE(decode_point_slice(bytes->substr(0, n)).ok());
+      EXPECT_FALSE(decode_causal_context(bytes->substr(0, n)).ok());
+    }
+    for (size_t i = 0; i < bytes->size(); ++i) {
+      std::string flipped = *bytes;
+      flipped[i] ^= 0x01;
+      EXPECT_FALSE(decode_point_slice(flipped).ok()) << i;
+      EXPECT_FALSE(decode_causal_context(flipped).ok()) << i;
+    }
+  }
+  // Each kind refuses the other's bytes.
+  MERIDIAN_EXPECT_CODE(decode_point_slice(context), absl::StatusCode::kDataLoss);
+  MERIDIAN_EXPECT_CODE(decode_causal_context(slice), absl::StatusCode::kDataLoss);
+  MERIDIAN_EXPECT_CODE(decode_point_slice(encode_point_slice(id, PointRecord{})),
+                       absl::StatusCode::kDataLoss);
+}
+
 }  // namespace
 }  // namespace meridian::crdt

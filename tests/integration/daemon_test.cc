@@ -81,6 +81,10 @@ TEST(DaemonTest, ServesCollectionsPointsAndSearchOverRpc) {
   ASSERT_TRUE(written.ok()) << written.status();
   EXPECT_EQ(written->applied, 3u);
   EXPECT_EQ(*c.count("docs"), 3u);
+  // Reads with this write's causal token see it at once; a malformed token is refused.
+  EXPECT_FALSE(written->causal_token.empty());
+  EXPECT_EQ(*c.count("docs", written->causal_token), 3u);
+  MERIDIAN_EXPECT_CODE(c.count("docs", "not a token"), absl::StatusCode::kInvalidArgument);
 
   client::SearchRequest request{"docs", {0.9f, 0.9f, 0.9f, 0.9f}, 2, true, true};
   auto results = c.search(request);

@@ -178,7 +178,7 @@ TEST_F(NodeTest, DeletedPointsAreNeverReturnedAndStateSurvivesReopen) {
   std::vector<PointId> gone = {PointId::number(1), PointId::number(99)};
   auto removed = node_->remove("c", gone);
   ASSERT_TRUE(removed.ok());
-  EXPECT_EQ(*removed, 1u);
+  EXPECT_EQ(removed->applied, 1u);
   std::vector<float> q = {0, 0};
   auto r = node_->search("c", q, SearchParams{10});
   ASSERT_EQ((*r)[0].size(), 2u);
