@@ -10,8 +10,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-./scripts/build.sh release meridiand meridian >/dev/null
-bin=$root/build/release
+# MERIDIAN_BENCH_BIN=DIR uses binaries already built there instead of building the release preset.
+if [ -n "${MERIDIAN_BENCH_BIN:-}" ]; then
+  bin=$MERIDIAN_BENCH_BIN
+else
+  ./scripts/build.sh release meridiand meridian >/dev/null
+  bin=$root/build/release
+fi
 meridian=$bin/cli/meridian
 datasets_root=${MERIDIAN_DATASETS:-$root/../shared/datasets}
 max_queries=${MERIDIAN_BENCH_QUERIES:-1000}

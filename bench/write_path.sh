@@ -5,8 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-./scripts/build.sh release meridiand meridian >/dev/null
-bin=$root/build/release
+# MERIDIAN_BENCH_BIN=DIR uses binaries already built there instead of building the release preset.
+if [ -n "${MERIDIAN_BENCH_BIN:-}" ]; then
+  bin=$MERIDIAN_BENCH_BIN
+else
+  ./scripts/build.sh release meridiand meridian >/dev/null
+  bin=$root/build/release
+fi
 meridian=$bin/cli/meridian
 base=${1:-$root/../shared/datasets/sift5k/sift5k_base.fvecs}
 work=$(mktemp -d /tmp/meridian-write.XXXXXX)
