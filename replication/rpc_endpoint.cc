@@ -1,0 +1,178 @@
+// ReplicationEndpoint: accept loop and the Replicator bootstrap of each accepted connection; see
+// rpc_endpoint.h. Errors from peers are raised as KJ exceptions through schema/rpc_status.h.
+#include "replication/rpc_endpoint.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "schema/rpc_status.h"
+
+namespace meridian::replication {
+namespace {
+// How long a connection that sent a corrupt Hello stays open for the error to reach the peer.
+constexpr kj::Duration kErrorGrace = 500 * kj::MILLISECONDS;
+}  // namespace
+
+struct ReplicationEndpoint::Liveness : public kj::Refcounted {
+  ReplicationEndpoint* endpoint;
+  explicit Liveness(ReplicationEndpoint* e) : endpoint(e) {}
+};
+
+// The bootstrap of one accepted connection. It opens at most one session: the connection then
+// belongs to that session (and is closed with it).
+class ReplicationEndpoint::ReplicatorServer final : public wire::Replicator::Server {
+ public:
+  ReplicatorServer(kj::Own<Liveness> liveness, uint64_t connection)
+      : liveness_(kj::mv(liveness)), connection_(connection) {}
+
+  kj::Promise<void> openSession(OpenSessionContext context) override {
+    ReplicationEndpoint& e = endpoint();
+    if (opened_) {
+      refuse(e, absl::FailedPreconditionError("one replication session per connection"));
+    }
+    auto params = context.getParams();
+    auto hello = read_peer_hello(params.getHello(), e.limits_.wire);
+    if (!hello.ok()) {
+      // Answer the error, then close the connection a little later (closing it at once would
+      // lose the answer).
+      e.tasks_.add(e.timer_.afterDelay(kErrorGrace).then([&e, id = connection_]() {
+        e.drop_connection(id);
+      }));
+      refuse(e, hello.status());
+    }
+    ShardHost* host = e.find_shard(hello->shard);
+    if (host == nullptr) {
+      refuse(e, absl::NotFoundError(absl::StrCat("no replica of shard ", hello->shard.collection,
+                                                 "/", hello->shard.shard, " here")));
+    }
+    if (!e.connections_.contains(connection_)) {
+      refuse(e, absl::UnavailableError("replication connection already closed"));
+    }
+    auto opened = host->open_inbound(
+        *hello, [&]() { return e.take_connection(connection_); }, params.getReplySink());
+    if (!opened.ok()) refuse(e, opened.status());
+    opened_ = true;
+    auto results = context.getResults();
+    results.setSink(kj::mv(opened->sink));
+    with_wire_message(opened->hello,
+                      [&](wire::PeerMessage::Reader m) { results.setTheirHello(m.getHello()); });
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> exchange(ExchangeContext context) override {
+    ReplicationEndpoint& e = endpoint();
+    auto request = read_peer_exchange(context.getParams().getRequest(), e.limits_.wire);
+    if (!request.ok()) refuse(e, request.status());
+    ShardHost* host = e.find_shard(request->shard);
+    if (host == nullptr) refuse(e, absl::NotFoundError("no replica of that shard here"));
+    auto reply = host->exchange(*request);
+    if (!reply.ok()) refuse(e, reply.status());
+    with_wire_message(*reply, [&](wire::PeerMessage::Reader m) {
+      context.getResults().setReply(m.getExchange());
+    });
+    return kj::READY_NOW;
+  }
+
+ private:
+  ReplicationEndpoint& endpoint() {
+    if (liveness_->endpoint == nullptr) {
+      kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "replication endpoint closed"));
+    }
+    return *liveness_->endpoint;
+  }
+  [[noreturn]] static void refuse(ReplicationEndpoint& e, const absl::Status& status) {
+    ++e.metrics_.refused_calls;
+    throw_status(status);
+  }
+
+  kj::Own<Liveness> liveness_;
+  uint64_t connection_;
+  bool opened_ = false;
+};
+
+ReplicationEndpoint::ReplicationEndpoint(kj::Timer& timer, PeerDialer& dialer, RpcLimits limits)
+    : timer_(timer),
+      dialer_(dialer),
+      limits_(limits),
+      liveness_(kj::refcounted<Liveness>(this)),
+      tasks_(*this) {}
+
+ReplicationEndpoint::~ReplicationEndpoint() noexcept {
+  liveness_->endpoint = nullptr;
+  // Connections before shards: a connection's capabilities may point into a shard's sessions.
+  connections_.clear();
+  shards_.clear();
+}
+
+void ReplicationEndpoint::listen(kj::Own<kj::ConnectionReceiver> receiver) {
+  receiver_ = kj::mv(receiver);
+  tasks_.add(accept_loop());
+}
+
+unsigned ReplicationEndpoint::port() { return receiver_ ? receiver_->getPort() : 0; }
+
+ShardHost& ReplicationEndpoint::add_shard(crdt::ReplicaId self, ReplicatorOptions options,
+                                          ShardStore& store, uint64_t seed) {
+  const ShardRef shard = options.shard;
+  auto host =
+      std::make_unique<ShardHost>(self, std::move(options), store, timer_, dialer_, limits_, seed);
+  ShardHost& ref = *host;
+  KJ_REQUIRE(shards_.emplace(shard, std::move(host)).second, "shard served twice");
+  return ref;
+}
+
+ShardHost* ReplicationEndpoint::find_shard(const ShardRef& shard) {
+  auto it = shards_.find(shard);
+  return it == shards_.end() ? nullptr : it->second.get();
+}
+
+kj::Promise<void> ReplicationEndpoint::accept_loop() {
+  return receiver_->accept().then([this](kj::Own<kj::AsyncIoStream>&& stream) {
+    const uint64_t id = next_connection_++;
+    ++metrics_.accepted;
+    auto connection =
+        kj::heap<PeerConnection>(kj::mv(stream), capnp::rpc::twoparty::Side::SERVER, limits_,
+                                 kj::heap<ReplicatorServer>(kj::addRef(*liveness_), id));
+    // Until a session takes it, the endpoint owns the connection: it goes when the peer
+    // disconnects (an oversized or corrupt RPC message ends it too) or opens no session in time.
+    auto forget = [this, id]() {
+      connections_.erase(id);
+      metrics_.pending_connections = connections_.size();
+    };
+    tasks_.add(connection->on_disconnect().then([forget]() { forget(); },
+                                                [forget](kj::Exception&&) { forget(); }));
+    tasks_.add(timer_.afterDelay(limits_.connect_timeout_ms * kj::MILLISECONDS).then([this, id]() {
+      if (connections_.contains(id)) {
+        ++metrics_.idle_dropped;
+        drop_connection(id);
+      }
+    }));
+    connections_.emplace(id, kj::mv(connection));
+    metrics_.pending_connections = connections_.size();
+    return accept_loop();
+  });
+}
+
+kj::Own<PeerConnection> ReplicationEndpoint::take_connection(uint64_t id) {
+  auto it = connections_.find(id);
+  KJ_REQUIRE(it != connections_.end(), "replication connection already closed");
+  kj::Own<PeerConnection> connection = kj::mv(it->second);
+  connections_.erase(it);
+  metrics_.pending_connections = connections_.size();
+  return connection;
+}
+
+void ReplicationEndpoint::drop_connection(uint64_t id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  kj::Own<PeerConnection> connection = kj::mv(it->second);
+  connections_.erase(it);
+  metrics_.pending_connections = connections_.size();
+  tasks_.add(kj::evalLater([]() {}).attach(kj::mv(connection)));
+}
+
+void ReplicationEndpoint::taskFailed(kj::Exception&& exception) {
+  KJ_LOG(WARNING, "replication endpoint task failed", exception);
+}
+
+}  // namespace meridian::replication
