@@ -45,7 +45,12 @@ absl::Status run_collection_info(client::Client& client, const CollectionInfoArg
   out << "name:    " << info->config.name << '\n'
       << "dim:     " << info->config.dim << '\n'
       << "metric:  " << metric_name(info->config.metric) << '\n'
-      << "index:   " << index_kind_name(info->config.index_kind) << '\n'
+      << "index:   " << index_kind_name(info->config.index_kind);
+  if (info->config.index_kind == IndexKind::kHnsw) {
+    out << " (m " << info->config.hnsw_m << ", ef_construction "
+        << info->config.hnsw_ef_construction << ")";
+  }
+  out << '\n'
       << "points:  " << info->point_count << '\n'
       << "bytes:   " << info->stored_bytes << '\n'
       << "digest:  " << info->digest << '\n';

@@ -102,8 +102,17 @@ absl::StatusOr<Command> build_collection_create(const ParsedArgs& args) {
   out.config.metric = *metric_value;
   if (const std::string* index = args.option("--index")) {
     absl::StatusOr<IndexKind> kind = parse_index_kind(*index);
-    if (!kind.ok()) return usage_error(absl::StrCat("--index must be flat, got '", *index, "'"));
+    if (!kind.ok()) {
+      return usage_error(absl::StrCat("--index must be flat or hnsw, got '", *index, "'"));
+    }
     out.config.index_kind = *kind;
+  }
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--m", 2, 128, out.config.hnsw_m));
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--ef-construction", 1, kMaxHnswEf,
+                                                 out.config.hnsw_ef_construction));
+  if ((args.option("--m") || args.option("--ef-construction")) &&
+      out.config.index_kind != IndexKind::kHnsw) {
+    return usage_error("--m and --ef-construction apply to --index hnsw only");
   }
   return out;
 }
@@ -130,6 +139,7 @@ absl::StatusOr<Command> build_search(const ParsedArgs& args) {
       read_option<uint32_t>(args, "--batch", 1, kMaxQueriesPerSearch, out.batch));
   if (const std::string* path = args.option("--out")) out.out = *path;
   if (const std::string* path = args.option("--out-dist")) out.out_dist = *path;
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--ef", 1, kMaxHnswEf, out.ef));
   return out;
 }
 
@@ -196,11 +206,11 @@ absl::StatusOr<Command> build_gen_dataset(const ParsedArgs& args) {
 const std::vector<CommandSpec>& command_specs() {
   static const std::vector<CommandSpec> specs = {
       {"collection create",
-       "NAME --dim D --metric l2|cosine|dot [--index flat]",
+       "NAME --dim D --metric l2|cosine|dot [--index flat|hnsw] [--m 16] [--ef-construction 200]",
        "create a collection",
        1,
        1,
-       {"--dim", "--metric", "--index"},
+       {"--dim", "--metric", "--index", "--m", "--ef-construction"},
        build_collection_create},
       {"collection list",
        "",
@@ -236,11 +246,11 @@ const std::vector<CommandSpec>& command_specs() {
        build_import},
       {"search",
        "NAME --queries FILE.fvecs [--k 10] [--out RESULT.ivecs] [--out-dist RESULT_dist.fvecs] "
-       "[--batch 1]",
-       "run queries; write result ids/distances; print QPS and latency",
+       "[--batch 1] [--ef N]",
+       "run queries; write result ids/distances; print QPS and latency (--ef: hnsw beam width)",
        1,
        1,
-       {"--queries", "--k", "--out", "--out-dist", "--batch"},
+       {"--queries", "--k", "--out", "--out-dist", "--batch", "--ef"},
        build_search},
       {"recall",
        "RESULT.ivecs GROUNDTRUTH.ivecs [--k 10] [--gt-dist GT_dist.fvecs --result-dist "

@@ -40,6 +40,7 @@ struct SearchArgs {
   std::string out;       // result ids (.ivecs); empty: not written
   std::string out_dist;  // result distances (.fvecs); empty: not written
   uint32_t batch = 1;    // queries per request
+  uint32_t ef = 0;       // hnsw beam width; 0: the collection's default
 };
 struct RecallArgs {
   std::string results_file;

@@ -367,6 +367,7 @@ kj::Promise<absl::StatusOr<SearchResults>> AsyncClient::search(const SearchReque
         out.setWithPayload(request.with_payload);
         out.setConsistencyToken(data_of(request.consistency_token));
         out.setWithVector(request.with_vector);
+        out.setEf(request.ef);
         return rpc_request.send();
       },
       [](capnp::Response<rpc::Api::SearchResults>& r) -> absl::StatusOr<SearchResults> {

@@ -73,6 +73,7 @@ struct SearchRequest {
   bool with_payload = false;
   bool with_vector = false;
   std::string consistency_token = {};  // as in ReadOptions
+  uint32_t ef = 0;                     // hnsw beam width (0: the collection's default)
 };
 
 // Results of one search call: one list per query, in query order, each nearest first.

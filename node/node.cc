@@ -15,18 +15,6 @@
 namespace meridian::node {
 namespace {
 
-index::Metric index_metric(Metric m) {
-  switch (m) {
-    case Metric::kL2:
-      return index::Metric::kL2;
-    case Metric::kCosine:
-      return index::Metric::kCosine;
-    case Metric::kDot:
-      return index::Metric::kInnerProduct;
-  }
-  return index::Metric::kL2;
-}
-
 std::string point_where(size_t position, const PointId& id) {
   return absl::StrCat("point ", position, " (id ", id.to_string(), ")");
 }
@@ -52,17 +40,21 @@ ReplicaEnv replica_env(const NodeOptions& options) {
 // In-memory state of one collection: its index and the mapping between point ids and the
 // dense labels the index works with. Labels are never reused within a process.
 struct Node::Collection {
-  Collection(const storage::StoredCollection& s)
-      : stored(s), index(s.config.dim, index_metric(s.config.metric)) {}
+  explicit Collection(const storage::StoredCollection& s) : stored(s), index(s.config) {}
 
-  // REQUIRES: `vector` passed validate_vector for this collection.
-  absl::Status put(const PointId& id, std::span<const float> vector) {
+  // The label of `id`, assigned on first use.
+  uint64_t label(const PointId& id) {
     auto [it, inserted] = label_of.try_emplace(id, next_label);
     if (inserted) {
       id_of.emplace(next_label, id);
       ++next_label;
     }
-    return index.add(it->second, vector);
+    return it->second;
+  }
+
+  // REQUIRES: `vector` passed validate_vector for this collection.
+  absl::Status put(const PointId& id, std::span<const float> vector) {
+    return index.add(label(id), vector);
   }
 
   bool erase(const PointId& id) {
@@ -76,7 +68,7 @@ struct Node::Collection {
 
   storage::StoredCollection stored;
   std::unique_ptr<CollectionReplica> replica;
-  index::FlatIndex index;
+  CollectionIndex index;
   absl::flat_hash_map<PointId, uint64_t> label_of;
   absl::flat_hash_map<uint64_t, PointId> id_of;
   uint64_t next_label = 0;
@@ -126,6 +118,10 @@ absl::Status Node::load_collection(const storage::StoredCollection& stored) {
   auto replica = CollectionReplica::load(store_, stored.id, replica_env(options_), on_corrupt);
   if (!replica.ok()) return replica.status();
   collection->replica = *std::move(replica);
+  // Gather every point first so the index is built in one batch (HNSW builds it with several
+  // threads).
+  std::vector<uint64_t> labels;
+  std::vector<float> vectors;
   auto s = store_.for_each_point(
       stored.id,
       [&](storage::PointRecord&& record, size_t bytes) {
@@ -135,10 +131,18 @@ absl::Status Node::load_collection(const storage::StoredCollection& stored) {
                                                   record.vector.size()));
         }
         collection->stored_bytes += bytes;
-        return collection->put(record.id, record.vector);
+        labels.push_back(collection->label(record.id));
+        vectors.insert(vectors.end(), record.vector.begin(), record.vector.end());
+        return absl::OkStatus();
       },
       on_corrupt);
   if (!s.ok()) return s;
+  if (auto built = collection->index.add_batch(labels, vectors, options_.index_build_threads);
+      !built.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("collection '", stored.config.name,
+                     "': cannot index its stored points: ", built.message()));
+  }
   collections_[stored.config.name] = std::move(collection);
   return absl::OkStatus();
 }
@@ -363,6 +367,10 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Node::search(const std::stri
                                                                  const SearchParams& params) const {
   if (auto s = validate_top_k(params.k); !s.ok()) return s;
   // Exclusive: FlatIndex keeps scratch space, so even searches must not overlap.
+  if (params.ef > kMaxHnswEf) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ef = ", params.ef, " exceeds the limit of ", kMaxHnswEf));
+  }
   absl::MutexLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
@@ -391,7 +399,7 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Node::search(const std::stri
     }
   }
 
-  auto neighbours = (*c)->index.search(queries, params.k);
+  auto neighbours = (*c)->index.search(queries, params.k, params.ef);
   if (!neighbours.ok()) return neighbours.status();
   std::vector<std::vector<SearchHit>> out(nq);
   for (size_t q = 0; q < nq; ++q) {

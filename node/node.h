@@ -21,7 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "crdt/hlc.h"
-#include "index/flat_index.h"
+#include "node/collection_index.h"
 #include "node/collection_replica.h"
 #include "storage/store.h"
 
@@ -48,6 +48,8 @@ struct NodeOptions {
   crdt::HlcOptions hlc;
   // How long a read carrying a consistency token waits for this node to catch up.
   absl::Duration consistency_wait = absl::Seconds(5);
+  // Worker threads that build a collection's HNSW index at start.
+  size_t index_build_threads = 2;
 };
 
 struct SearchHit {
@@ -61,6 +63,7 @@ struct SearchParams {
   uint32_t k = 10;
   bool with_payload = false;
   bool with_vector = false;
+  uint32_t ef = 0;  // hnsw beam width; 0 = the default
 };
 
 struct NodeStats {

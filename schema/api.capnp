@@ -30,10 +30,11 @@ enum Metric {
   dot @2;
 }
 
-# Which index a collection's sealed segments use. Only `flat` (exact search) exists today;
-# hnsw, ivfFlat and ivfPq are planned and will be added here with their parameters.
+# Which index a collection uses. `flat` is exact search; `hnsw` is an approximate graph index
+# (parameters in CollectionConfig; `ef` per search). ivfFlat and ivfPq are planned.
 enum IndexKind {
   flat @0;
+  hnsw @1;
 }
 
 struct CollectionConfig {
@@ -41,6 +42,8 @@ struct CollectionConfig {
   dim @1 :UInt32;          # vector dimension, 1..65536
   metric @2 :Metric;
   indexKind @3 :IndexKind; # default flat
+  hnswM @4 :UInt32;        # hnsw: links per node, 2..128 (0 = default 16)
+  hnswEfConstruction @5 :UInt32;  # hnsw: candidate list while building, 1..4096 (0 = default 200)
 }
 
 struct CollectionInfo {
@@ -79,6 +82,8 @@ struct SearchRequest {
   withPayload @3 :Bool;
   withVector @4 :Bool;
   consistencyToken @5 :Data; # optional causal token (see WriteResult); see Api for the wait
+  ef @6 :UInt32;             # hnsw: candidate list per query, k..4096 (0 = default 64);
+                             # ignored by flat
 }
 
 struct QueryResult {

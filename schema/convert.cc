@@ -65,10 +65,18 @@ absl::StatusOr<CollectionConfig> collection_config_from_rpc(rpc::CollectionConfi
   auto metric = metric_from_rpc(c.getMetric());
   if (!metric.ok()) return metric.status();
   out.metric = *metric;
-  if (c.getIndexKind() != rpc::IndexKind::FLAT) {
-    return absl::InvalidArgumentError("unknown index kind (newer client?)");
+  switch (c.getIndexKind()) {
+    case rpc::IndexKind::FLAT:
+      out.index_kind = IndexKind::kFlat;
+      break;
+    case rpc::IndexKind::HNSW:
+      out.index_kind = IndexKind::kHnsw;
+      break;
+    default:
+      return absl::InvalidArgumentError("unknown index kind (newer client?)");
   }
-  out.index_kind = IndexKind::kFlat;
+  if (c.getHnswM() != 0) out.hnsw_m = c.getHnswM();
+  if (c.getHnswEfConstruction() != 0) out.hnsw_ef_construction = c.getHnswEfConstruction();
   return out;
 }
 
@@ -76,7 +84,9 @@ void collection_config_to_rpc(const CollectionConfig& c, rpc::CollectionConfig::
   out.setName(c.name);
   out.setDim(c.dim);
   out.setMetric(metric_to_rpc(c.metric));
-  out.setIndexKind(rpc::IndexKind::FLAT);
+  out.setIndexKind(c.index_kind == IndexKind::kHnsw ? rpc::IndexKind::HNSW : rpc::IndexKind::FLAT);
+  out.setHnswM(c.hnsw_m);
+  out.setHnswEfConstruction(c.hnsw_ef_construction);
 }
 
 }  // namespace meridian

@@ -79,14 +79,17 @@ std::string_view index_kind_name(IndexKind k) {
   switch (k) {
     case IndexKind::kFlat:
       return "flat";
+    case IndexKind::kHnsw:
+      return "hnsw";
   }
   return "unknown";
 }
 
 absl::StatusOr<IndexKind> parse_index_kind(std::string_view name) {
   if (name == "flat") return IndexKind::kFlat;
+  if (name == "hnsw") return IndexKind::kHnsw;
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown index kind '", std::string(name), "' (available: flat)"));
+      absl::StrCat("unknown index kind '", std::string(name), "' (available: flat, hnsw)"));
 }
 
 absl::Status validate_collection_name(std::string_view name) {
@@ -111,6 +114,16 @@ absl::Status validate_collection_config(const CollectionConfig& config) {
   if (config.dim == 0 || config.dim > kMaxDim) {
     return absl::InvalidArgumentError(
         absl::StrCat("dimension ", config.dim, " out of range 1..", kMaxDim));
+  }
+  if (config.index_kind == IndexKind::kHnsw) {
+    if (config.hnsw_m < 2 || config.hnsw_m > 128) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("hnsw m = ", config.hnsw_m, " out of range 2..128"));
+    }
+    if (config.hnsw_ef_construction < 1 || config.hnsw_ef_construction > kMaxHnswEf) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "hnsw ef_construction = ", config.hnsw_ef_construction, " out of range 1..", kMaxHnswEf));
+    }
   }
   return absl::OkStatus();
 }

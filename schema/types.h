@@ -49,7 +49,11 @@ class PointId {
 };
 
 enum class Metric : uint8_t { kL2 = 0, kCosine = 1, kDot = 2 };
-enum class IndexKind : uint8_t { kFlat = 0 };
+enum class IndexKind : uint8_t { kFlat = 0, kHnsw = 1 };
+inline constexpr uint32_t kDefaultHnswM = 16;
+inline constexpr uint32_t kDefaultHnswEfConstruction = 200;
+inline constexpr uint32_t kDefaultHnswEf = 64;
+inline constexpr uint32_t kMaxHnswEf = 4096;
 
 std::string_view metric_name(Metric m);
 absl::StatusOr<Metric> parse_metric(std::string_view name);
@@ -61,6 +65,8 @@ struct CollectionConfig {
   uint32_t dim = 0;
   Metric metric = Metric::kL2;
   IndexKind index_kind = IndexKind::kFlat;
+  uint32_t hnsw_m = kDefaultHnswM;                             // hnsw only
+  uint32_t hnsw_ef_construction = kDefaultHnswEfConstruction;  // hnsw only
   friend bool operator==(const CollectionConfig&, const CollectionConfig&) = default;
 };
 

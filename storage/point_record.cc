@@ -9,7 +9,8 @@ namespace meridian::storage {
 namespace {
 
 constexpr uint8_t kPointValueVersion = 1;
-constexpr uint8_t kCollectionValueVersion = 1;
+// Version 2 appends the HNSW parameters; version 1 records (flat only) still decode.
+constexpr uint8_t kCollectionValueVersion = 2;
 constexpr uint8_t kKindNumber = 0;
 constexpr uint8_t kKindUuid = 1;
 
@@ -109,12 +110,15 @@ std::string encode_collection_value(const StoredCollection& c) {
   out.push_back(static_cast<char>(c.config.index_kind));
   put_u32_le(out, static_cast<uint32_t>(c.config.name.size()));
   out.append(c.config.name);
+  put_u32_le(out, c.config.hnsw_m);
+  put_u32_le(out, c.config.hnsw_ef_construction);
   return out;
 }
 
 absl::StatusOr<StoredCollection> decode_collection_value(std::string_view value) {
   if (value.size() < 15) return absl::DataLossError("collection record too short");
-  if (static_cast<uint8_t>(value[0]) != kCollectionValueVersion) {
+  const uint8_t version = static_cast<uint8_t>(value[0]);
+  if (version != 1 && version != kCollectionValueVersion) {
     return absl::DataLossError("collection record has unknown version");
   }
   StoredCollection c;
@@ -122,16 +126,22 @@ absl::StatusOr<StoredCollection> decode_collection_value(std::string_view value)
   c.config.dim = get_u32_le(value.substr(5));
   uint8_t metric = static_cast<uint8_t>(value[9]);
   uint8_t kind = static_cast<uint8_t>(value[10]);
-  if (metric > static_cast<uint8_t>(Metric::kDot) || kind != 0) {
+  const uint8_t max_kind = version == 1 ? 0 : static_cast<uint8_t>(IndexKind::kHnsw);
+  if (metric > static_cast<uint8_t>(Metric::kDot) || kind > max_kind) {
     return absl::DataLossError("collection record has unknown metric or index kind");
   }
   c.config.metric = static_cast<Metric>(metric);
   c.config.index_kind = static_cast<IndexKind>(kind);
   uint32_t name_len = get_u32_le(value.substr(11));
-  if (value.size() != 15 + static_cast<size_t>(name_len)) {
+  const size_t params_bytes = version == 1 ? 0 : 8;
+  if (value.size() != 15 + static_cast<size_t>(name_len) + params_bytes) {
     return absl::DataLossError("collection record length mismatch");
   }
-  c.config.name.assign(value.substr(15));
+  c.config.name.assign(value.substr(15, name_len));
+  if (version >= 2) {
+    c.config.hnsw_m = get_u32_le(value.substr(15 + name_len));
+    c.config.hnsw_ef_construction = get_u32_le(value.substr(19 + name_len));
+  }
   return c;
 }
 

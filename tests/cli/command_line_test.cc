@@ -27,6 +27,19 @@ void expect_usage_error(std::vector<std::string> args, const std::string& messag
   EXPECT_THAT(std::string(invocation.status().message()), HasSubstr(message));
 }
 
+TEST(CommandLineTest, HnswCollectionAndSearchOptions) {
+  auto create = command_of<CollectionCreateArgs>({"collection", "create", "h", "--dim", "8",
+                                                  "--metric", "cosine", "--index", "hnsw", "--m",
+                                                  "24", "--ef-construction", "300"});
+  EXPECT_EQ(create.config.index_kind, IndexKind::kHnsw);
+  EXPECT_EQ(create.config.hnsw_m, 24u);
+  EXPECT_EQ(create.config.hnsw_ef_construction, 300u);
+  auto search =
+      command_of<SearchArgs>({"search", "h", "--queries", "q.fvecs", "--k", "10", "--ef", "128"});
+  EXPECT_EQ(search.ef, 128u);
+  expect_usage_error({"search", "h", "--queries", "q.fvecs", "--ef", "5000"}, "--ef");
+}
+
 TEST(CommandLineTest, ServerFromFlagEnvironmentOrDefault) {
   auto a = parse({"--server", "h:1", "status"});
   MERIDIAN_ASSERT_OK(a);
@@ -82,8 +95,13 @@ TEST(CommandLineTest, CollectionCreateErrors) {
   expect_usage_error({"collection", "create", "x", "--dim", "0", "--metric", "l2"}, "--dim");
   expect_usage_error({"collection", "create", "x", "--dim", "8x", "--metric", "l2"}, "--dim");
   expect_usage_error(
-      {"collection", "create", "x", "--dim", "8", "--metric", "l2", "--index", "hnsw"},
-      "--index must be flat");
+      {"collection", "create", "x", "--dim", "8", "--metric", "l2", "--index", "ivf"},
+      "--index must be flat or hnsw");
+  expect_usage_error({"collection", "create", "x", "--dim", "8", "--metric", "l2", "--m", "8"},
+                     "--index hnsw only");
+  expect_usage_error(
+      {"collection", "create", "x", "--dim", "8", "--metric", "l2", "--index", "hnsw", "--m", "1"},
+      "--m");
   expect_usage_error({"collection", "create", "--dim", "8", "--metric", "l2"}, "missing arguments");
   expect_usage_error({"collection"}, "needs a subcommand");
   expect_usage_error({"collection", "rename"}, "unknown collection subcommand 'rename'");

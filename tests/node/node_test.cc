@@ -208,5 +208,61 @@ TEST_F(NodeTest, DropThenRecreateStartsEmpty) {
   EXPECT_EQ(node_->collection_info("c")->stored.config.dim, 4u);
 }
 
+TEST_F(NodeTest, HnswCollectionFindsTheExactNeighboursMostOfTheTimeAndSurvivesReopen) {
+  std::mt19937 rng(11);
+  const uint32_t dim = 24;
+  CollectionConfig config{"h", dim, Metric::kL2, IndexKind::kHnsw};
+  ASSERT_TRUE(node_->create_collection(config).ok());
+  auto points = random_points(2000, dim, rng);
+  for (size_t i = 0; i < points.size(); i += 500) {
+    std::vector<PointRecord> batch(points.begin() + i, points.begin() + i + 500);
+    ASSERT_TRUE(node_->upsert("h", batch).ok());
+  }
+  // Delete a tenth; deleted points must never come back.
+  std::vector<PointId> gone;
+  for (size_t i = 0; i < points.size(); i += 10) gone.push_back(points[i].id);
+  ASSERT_TRUE(node_->remove("h", gone).ok());
+  std::vector<PointRecord> live;
+  for (size_t i = 0; i < points.size(); ++i) {
+    if (i % 10 != 0) live.push_back(points[i]);
+  }
+  auto recall = [&]() {
+    size_t hits = 0, total = 0;
+    std::mt19937 qrng(5);
+    for (int q = 0; q < 50; ++q) {
+      std::vector<float> query;
+      for (uint32_t d = 0; d < dim; ++d) query.push_back(std::normal_distribution<float>()(qrng));
+      auto r = node_->search("h", query, SearchParams{10, false, false, 128});
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (!r.ok()) return 0.0;
+      auto truth = oracle(live, query, Metric::kL2, 10);
+      for (const auto& h : (*r)[0]) {
+        EXPECT_EQ(std::find(gone.begin(), gone.end(), h.id), gone.end());
+        hits += std::find(truth.begin(), truth.end(), h.id) != truth.end();
+      }
+      total += truth.size();
+    }
+    return static_cast<double>(hits) / static_cast<double>(total);
+  };
+  EXPECT_GE(recall(), 0.95);
+  MERIDIAN_EXPECT_CODE(node_->search("h", std::vector<float>(dim, 1.0f),
+                                     SearchParams{10, false, false, kMaxHnswEf + 1}),
+                       absl::StatusCode::kInvalidArgument);
+  reopen();
+  auto info = node_->collection_info("h");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->stored.config.index_kind, IndexKind::kHnsw);
+  EXPECT_EQ(info->point_count, live.size());
+  EXPECT_GE(recall(), 0.95);
+}
+
+TEST_F(NodeTest, HnswParametersAreValidated) {
+  CollectionConfig bad{"h", 8, Metric::kL2, IndexKind::kHnsw, 1, 200};
+  MERIDIAN_EXPECT_CODE(node_->create_collection(bad), absl::StatusCode::kInvalidArgument);
+  bad.hnsw_m = 16;
+  bad.hnsw_ef_construction = kMaxHnswEf + 1;
+  MERIDIAN_EXPECT_CODE(node_->create_collection(bad), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace meridian::node

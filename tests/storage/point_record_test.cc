@@ -66,5 +66,32 @@ TEST(PointRecordTest, CollectionValueRoundTripsAndRejectsCorruption) {
   MERIDIAN_EXPECT_CODE(decode_collection_value(bad_metric), absl::StatusCode::kDataLoss);
 }
 
+TEST(PointRecordTest, HnswParametersRoundTripAndVersionOneRecordsStillDecode) {
+  StoredCollection c{4, {"h", 64, Metric::kDot, IndexKind::kHnsw, 24, 300}};
+  auto back = decode_collection_value(encode_collection_value(c));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, c);
+
+  // A version-1 record (as written before HNSW existed): flat, no parameters.
+  std::string v1;
+  v1.push_back(1);
+  for (uint32_t v : {9u, 16u}) {
+    for (int i = 0; i < 4; ++i) v1.push_back(static_cast<char>(v >> (8 * i)));
+  }
+  v1.push_back(0);  // l2
+  v1.push_back(0);  // flat
+  for (int i = 0; i < 4; ++i) v1.push_back(static_cast<char>(i == 0 ? 3 : 0));
+  v1 += "old";
+  auto old = decode_collection_value(v1);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->id, 9u);
+  EXPECT_EQ(old->config.name, "old");
+  EXPECT_EQ(old->config.index_kind, IndexKind::kFlat);
+  EXPECT_EQ(old->config.hnsw_m, kDefaultHnswM);
+  // Version 1 never held an HNSW collection.
+  v1[10] = 1;
+  MERIDIAN_EXPECT_CODE(decode_collection_value(v1), absl::StatusCode::kDataLoss);
+}
+
 }  // namespace
 }  // namespace meridian::storage

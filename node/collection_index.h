@@ -1,0 +1,38 @@
+// The in-memory vector index of one collection: exact (index::FlatIndex) or approximate
+// (index::HnswIndex), chosen by the collection's config. Labels are the node's dense point
+// labels. Not thread-safe: the node serialises every call under its lock.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "index/flat_index.h"
+#include "index/hnsw_index.h"
+#include "schema/types.h"
+
+namespace meridian::node {
+
+class CollectionIndex {
+ public:
+  explicit CollectionIndex(const CollectionConfig& config);
+
+  absl::Status add(uint64_t label, std::span<const float> vector);
+  // Builds from many points at once (HNSW uses `threads` workers); all-or-nothing.
+  absl::Status add_batch(std::span<const uint64_t> labels, std::span<const float> vectors,
+                         size_t threads);
+  bool remove(uint64_t label);
+  size_t size() const;
+  // Scores as index::FlatIndex (l2: squared distance; cosine and dot: similarity), best first.
+  // `ef` is the HNSW beam width (0: the default); the flat index ignores it.
+  absl::StatusOr<std::vector<std::vector<index::Neighbor>>> search(std::span<const float> queries,
+                                                                   size_t k, uint32_t ef) const;
+
+ private:
+  std::unique_ptr<index::FlatIndex> flat_;
+  std::unique_ptr<index::HnswIndex> hnsw_;
+};
+
+}  // namespace meridian::node
