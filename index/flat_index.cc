@@ -28,22 +28,8 @@ FlatIndex::FlatIndex(uint32_t dim, Metric metric, FlatIndexOptions options)
   assert(dim >= 1);
 }
 
-absl::Status FlatIndex::check_vector(std::span<const float> v) const {
-  if (v.size() != dim_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("vector has ", v.size(), " components, index dimension is ", dim_));
-  }
-  for (float x : v) {
-    if (!std::isfinite(x)) return absl::InvalidArgumentError("vector has a non-finite component");
-  }
-  if (norm(v) > kMaxVectorNorm) {
-    return absl::InvalidArgumentError(absl::StrCat("vector norm exceeds ", kMaxVectorNorm));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status FlatIndex::add(uint64_t label, std::span<const float> vector) {
-  if (absl::Status st = check_vector(vector); !st.ok()) return st;
+  if (absl::Status st = check_vector(vector, dim_); !st.ok()) return st;
   size_t row;
   if (auto it = rows_.find(label); it != rows_.end()) {
     row = it->second;
@@ -103,7 +89,7 @@ absl::StatusOr<std::vector<std::vector<FlatIndex::Neighbor>>> FlatIndex::search(
   }
   const size_t nq = queries.size() / dim_;
   for (size_t i = 0; i < nq; ++i) {
-    if (absl::Status st = check_vector(queries.subspan(i * dim_, dim_)); !st.ok()) {
+    if (absl::Status st = check_vector(queries.subspan(i * dim_, dim_), dim_); !st.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("query ", i, ": ", st.message()));
     }
   }

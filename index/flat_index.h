@@ -15,11 +15,9 @@
 #include "index/internal/aligned_allocator.h"
 #include "index/metric.h"
 #include "index/top_k.h"
+#include "index/vector_check.h"
 
 namespace meridian::index {
-
-// Vectors whose Euclidean norm exceeds this are rejected, so that no score can overflow float.
-inline constexpr double kMaxVectorNorm = 1e18;
 
 struct FlatIndexOptions {
   // A search with at least this many queries uses the blocked GEMM path; fewer use the SIMD scan.
@@ -73,7 +71,6 @@ class FlatIndex {
                                                             size_t k) const;
 
  private:
-  absl::Status check_vector(std::span<const float> v) const;
   // Copies of the queries, normalised under kCosine; otherwise a view of the input.
   std::span<const float> prepared_queries(std::span<const float> queries,
                                           std::vector<float>& storage) const;

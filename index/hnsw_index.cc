@@ -107,20 +107,6 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::create(uint32_t dim, Metri
   return std::make_unique<HnswIndex>(dim, metric, params);
 }
 
-absl::Status HnswIndex::check_vector(std::span<const float> v) const {
-  if (v.size() != dim_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("vector has ", v.size(), " components, index dimension is ", dim_));
-  }
-  for (float x : v) {
-    if (!std::isfinite(x)) return absl::InvalidArgumentError("vector has a non-finite component");
-  }
-  if (norm(v) > kMaxVectorNorm) {
-    return absl::InvalidArgumentError(absl::StrCat("vector norm exceeds ", kMaxVectorNorm));
-  }
-  return absl::OkStatus();
-}
-
 uint32_t* HnswIndex::links(uint32_t node, int level) const {
   if (level == 0) return reinterpret_cast<uint32_t*>(record(node));
   // upper_links_ is only resized while no search or insert runs, so the cast away from const
@@ -186,7 +172,7 @@ absl::Status HnswIndex::add_batch(std::span<const uint64_t> labels, std::span<co
                                                    labels.size() * dim_));
   }
   for (size_t i = 0; i < labels.size(); ++i) {
-    if (absl::Status st = check_vector(vectors.subspan(i * dim_, dim_)); !st.ok()) {
+    if (absl::Status st = check_vector(vectors.subspan(i * dim_, dim_), dim_); !st.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("vector ", i, ": ", st.message()));
     }
   }
@@ -520,7 +506,7 @@ absl::StatusOr<std::vector<std::vector<HnswIndex::Neighbor>>> HnswIndex::search(
   }
   const size_t nq = queries.size() / dim_;
   for (size_t i = 0; i < nq; ++i) {
-    if (absl::Status st = check_vector(queries.subspan(i * dim_, dim_)); !st.ok()) {
+    if (absl::Status st = check_vector(queries.subspan(i * dim_, dim_), dim_); !st.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("query ", i, ": ", st.message()));
     }
   }

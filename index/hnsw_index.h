@@ -22,6 +22,7 @@
 #include "index/flat_index.h"
 #include "index/metric.h"
 #include "index/top_k.h"
+#include "index/vector_check.h"
 
 namespace meridian::index {
 
@@ -160,7 +161,6 @@ class HnswIndex {
   // One candidate of a search: internal distance (lower is better) and node id.
   using Candidate = internal::HnswCandidate;
 
-  absl::Status check_vector(std::span<const float> v) const;
   // Level of the `draw`-th node ever appended: a pure function of (params_.seed, draw).
   uint32_t level_for(uint64_t draw) const;
   // Appends a node (vector copied, normalised under kCosine) at `level` with no links; masks any

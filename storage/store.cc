@@ -245,28 +245,44 @@ absl::StatusOr<PutResult> Store::put_points(uint32_t collection_id,
   if (auto s = txn.begin(env_, false); !s.ok()) return s;
   PutResult result;
   for (const PointRecord& point : points) {
-    std::string key_bytes = encode_point_key(collection_id, point.id);
-    MDB_val key = to_val(key_bytes), old_value;
-    int rc = mdb_get(txn.get(), points_dbi_, &key, &old_value);
-    if (rc == MDB_SUCCESS) {
-      ++result.replaced;
-      result.stored_bytes_delta -= static_cast<int64_t>(old_value.mv_size);
-    } else if (rc == MDB_NOTFOUND) {
-      ++result.inserted;
-    } else {
-      return lmdb_status(rc, "read point");
-    }
-    auto sealed = sealer_.seal(kPointsDb, key_bytes, encode_point_value(point));
-    if (!sealed.ok()) return sealed.status();
-    MDB_val value = to_val(*sealed);
-    if (auto s = lmdb_status(mdb_put(txn.get(), points_dbi_, &key, &value, 0), "write point");
-        !s.ok()) {
-      return s;
-    }
-    result.stored_bytes_delta += static_cast<int64_t>(sealed->size());
+    auto existed = put_point_view(txn.get(), collection_id, point, &result.stored_bytes_delta);
+    if (!existed.ok()) return existed.status();
+    ++(*existed ? result.replaced : result.inserted);
   }
   if (auto s = txn.commit(); !s.ok()) return s;
   return result;
+}
+
+absl::StatusOr<bool> Store::put_point_view(MDB_txn* txn, uint32_t collection_id,
+                                           const PointRecord& point, int64_t* stored_bytes_delta) {
+  std::string key_bytes = encode_point_key(collection_id, point.id);
+  MDB_val key = to_val(key_bytes), old_value;
+  int rc = mdb_get(txn, points_dbi_, &key, &old_value);
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "read point");
+  const bool existed = rc == MDB_SUCCESS;
+  if (existed) *stored_bytes_delta -= static_cast<int64_t>(old_value.mv_size);
+  auto sealed = sealer_.seal(kPointsDb, key_bytes, encode_point_value(point));
+  if (!sealed.ok()) return sealed.status();
+  MDB_val value = to_val(*sealed);
+  if (auto s = lmdb_status(mdb_put(txn, points_dbi_, &key, &value, 0), "write point"); !s.ok()) {
+    return s;
+  }
+  *stored_bytes_delta += static_cast<int64_t>(sealed->size());
+  return existed;
+}
+
+absl::StatusOr<bool> Store::delete_point_view(MDB_txn* txn, uint32_t collection_id,
+                                              const PointId& id, int64_t* stored_bytes_delta) {
+  std::string key_bytes = encode_point_key(collection_id, id);
+  MDB_val key = to_val(key_bytes), old_value;
+  int rc = mdb_get(txn, points_dbi_, &key, &old_value);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc != MDB_SUCCESS) return lmdb_status(rc, "read point");
+  *stored_bytes_delta -= static_cast<int64_t>(old_value.mv_size);
+  if (auto s = lmdb_status(mdb_del(txn, points_dbi_, &key, nullptr), "delete point"); !s.ok()) {
+    return s;
+  }
+  return true;
 }
 
 absl::StatusOr<DeleteResult> Store::delete_points(uint32_t collection_id,
@@ -276,21 +292,10 @@ absl::StatusOr<DeleteResult> Store::delete_points(uint32_t collection_id,
   DeleteResult result;
   result.deleted.reserve(ids.size());
   for (const PointId& id : ids) {
-    std::string key_bytes = encode_point_key(collection_id, id);
-    MDB_val key = to_val(key_bytes), old_value;
-    int rc = mdb_get(txn.get(), points_dbi_, &key, &old_value);
-    if (rc == MDB_NOTFOUND) {
-      result.deleted.push_back(false);
-      continue;
-    }
-    if (rc != MDB_SUCCESS) return lmdb_status(rc, "read point");
-    result.stored_bytes_delta -= static_cast<int64_t>(old_value.mv_size);
-    if (auto s = lmdb_status(mdb_del(txn.get(), points_dbi_, &key, nullptr), "delete point");
-        !s.ok()) {
-      return s;
-    }
-    result.deleted.push_back(true);
-    ++result.deleted_count;
+    auto deleted = delete_point_view(txn.get(), collection_id, id, &result.stored_bytes_delta);
+    if (!deleted.ok()) return deleted.status();
+    result.deleted.push_back(*deleted);
+    result.deleted_count += *deleted ? 1 : 0;
   }
   if (auto s = txn.commit(); !s.ok()) return s;
   return result;

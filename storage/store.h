@@ -162,6 +162,12 @@ class Store {
   absl::Status load_or_record_node_id(const std::string& node_id_if_new);
   absl::StatusOr<PointRecord> open_point(std::string_view key, std::string_view sealed) const;
   absl::Status corrupt_value(MDB_dbi dbi, const std::string& key, size_t byte_offset);
+  // The `points` view inside a write transaction. Each adds the change of sealed bytes to
+  // `*stored_bytes_delta` and reports whether the point existed before.
+  absl::StatusOr<bool> put_point_view(MDB_txn* txn, uint32_t collection_id,
+                                      const PointRecord& point, int64_t* stored_bytes_delta);
+  absl::StatusOr<bool> delete_point_view(MDB_txn* txn, uint32_t collection_id, const PointId& id,
+                                         int64_t* stored_bytes_delta);
 
   MDB_env* env_;
   const crypto::RecordSealer& sealer_;

@@ -84,34 +84,12 @@ absl::StatusOr<CrdtWriteResult> Store::commit_crdt_write(uint32_t collection_id,
   }
 
   for (const PointRecord& point : write.put_points) {
-    std::string key_bytes = encode_point_key(collection_id, point.id);
-    MDB_val key = to_val(key_bytes), old_value;
-    int rc = mdb_get(txn.get(), points_dbi_, &key, &old_value);
-    if (rc == MDB_SUCCESS) {
-      result.stored_bytes_delta -= static_cast<int64_t>(old_value.mv_size);
-    } else if (rc != MDB_NOTFOUND) {
-      return lmdb_status(rc, "read point");
-    }
-    auto sealed = sealer_.seal(kPointsDb, key_bytes, encode_point_value(point));
-    if (!sealed.ok()) return sealed.status();
-    MDB_val value = to_val(*sealed);
-    if (auto s = lmdb_status(mdb_put(txn.get(), points_dbi_, &key, &value, 0), "write point");
-        !s.ok()) {
-      return s;
-    }
-    result.stored_bytes_delta += static_cast<int64_t>(sealed->size());
+    auto put = put_point_view(txn.get(), collection_id, point, &result.stored_bytes_delta);
+    if (!put.ok()) return put.status();
   }
   for (const PointId& id : write.delete_points) {
-    std::string key_bytes = encode_point_key(collection_id, id);
-    MDB_val key = to_val(key_bytes), old_value;
-    int rc = mdb_get(txn.get(), points_dbi_, &key, &old_value);
-    if (rc == MDB_NOTFOUND) continue;
-    if (rc != MDB_SUCCESS) return lmdb_status(rc, "read point");
-    result.stored_bytes_delta -= static_cast<int64_t>(old_value.mv_size);
-    if (auto s = lmdb_status(mdb_del(txn.get(), points_dbi_, &key, nullptr), "delete point");
-        !s.ok()) {
-      return s;
-    }
+    auto deleted = delete_point_view(txn.get(), collection_id, id, &result.stored_bytes_delta);
+    if (!deleted.ok()) return deleted.status();
   }
   if (auto s = txn.commit(); !s.ok()) return s;
   return result;
