@@ -1,0 +1,228 @@
+// IvfFlatIndex: quantiser training, list storage (swap-with-last removal) and the per-list scan.
+#include "index/ivf_flat_index.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "index/kmeans.h"
+
+namespace meridian::index {
+namespace {
+
+constexpr uint32_t kMaxLists = 65536;
+// Rows scored per kernel call while scanning a list.
+constexpr size_t kScanBlock = 256;
+
+absl::Status check_batch(std::span<const float> vectors, uint32_t dim) {
+  if (vectors.size() % dim != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("vector buffer of ", vectors.size(),
+                                                   " floats is not a multiple of dimension ", dim));
+  }
+  for (size_t i = 0; i < vectors.size() / dim; ++i) {
+    if (absl::Status st = check_vector(vectors.subspan(i * dim, dim), dim); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("vector ", i, ": ", st.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status IvfFlatParams::validate() const {
+  if (nlist > kMaxLists) {
+    return absl::InvalidArgumentError(absl::StrCat("nlist ", nlist, " outside [0, 65536]"));
+  }
+  if (nprobe < 1 || nprobe > kMaxLists) {
+    return absl::InvalidArgumentError(absl::StrCat("nprobe ", nprobe, " outside [1, 65536]"));
+  }
+  if (kmeans_iterations < 1 || kmeans_iterations > 1000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kmeans_iterations ", kmeans_iterations, " outside [1, 1000]"));
+  }
+  return absl::OkStatus();
+}
+
+IvfFlatIndex::IvfFlatIndex(uint32_t dim, Metric metric, IvfFlatParams params)
+    : dim_(dim), metric_(metric), params_(params), kernels_(best_kernels()) {
+  assert(dim >= 1);
+}
+
+absl::StatusOr<IvfFlatIndex> IvfFlatIndex::create(uint32_t dim, Metric metric,
+                                                  IvfFlatParams params) {
+  if (dim == 0) return absl::InvalidArgumentError("dimension must be at least 1");
+  if (absl::Status st = params.validate(); !st.ok()) return st;
+  return IvfFlatIndex(dim, metric, params);
+}
+
+absl::Status IvfFlatIndex::train(std::span<const float> vectors) {
+  if (is_trained()) return absl::FailedPreconditionError("IVF index is already trained");
+  if (absl::Status st = check_batch(vectors, dim_); !st.ok()) return st;
+  return train_unchecked(vectors);
+}
+
+absl::Status IvfFlatIndex::train_unchecked(std::span<const float> vectors) {
+  const size_t n = vectors.size() / dim_;
+  if (n == 0) return absl::InvalidArgumentError("no training vectors");
+  uint32_t nlist = params_.nlist;
+  if (nlist == 0) {
+    const double want = std::round(4.0 * std::sqrt(static_cast<double>(n)));
+    nlist = static_cast<uint32_t>(
+        std::clamp<double>(want, 1.0, static_cast<double>(std::min<size_t>(n, kMaxLists))));
+  } else if (nlist > n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("nlist ", nlist, " exceeds the ", n, " training vectors"));
+  }
+  KMeansParams km;
+  km.nlist = nlist;
+  km.iterations = params_.kmeans_iterations;
+  km.sample = params_.train_sample;
+  km.seed = params_.seed;
+  absl::StatusOr<std::vector<float>> centroids = train_kmeans(vectors, dim_, km, metric_);
+  if (!centroids.ok()) return centroids.status();
+  centroids_ = *std::move(centroids);
+  nlist_ = nlist;
+  lists_.assign(nlist, List{});
+  return absl::OkStatus();
+}
+
+uint32_t IvfFlatIndex::nearest_list(std::span<const float> vector) const {
+  uint32_t list = 0;
+  assign_nearest(vector, dim_, centroids_, metric_, std::span<uint32_t>(&list, 1));
+  return list;
+}
+
+absl::Status IvfFlatIndex::add(uint64_t label, std::span<const float> vector) {
+  if (!is_trained()) {
+    return absl::FailedPreconditionError("IVF index is not trained: call train() or add_batch()");
+  }
+  if (absl::Status st = check_vector(vector, dim_); !st.ok()) return st;
+  return store(label, vector, nearest_list(vector));
+}
+
+absl::Status IvfFlatIndex::add_batch(std::span<const uint64_t> labels,
+                                     std::span<const float> vectors) {
+  if (absl::Status st = check_batch(vectors, dim_); !st.ok()) return st;
+  if (vectors.size() / dim_ != labels.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(labels.size(), " labels for ", vectors.size() / dim_, " vectors"));
+  }
+  if (labels.empty()) return absl::OkStatus();
+  if (!is_trained()) {
+    if (absl::Status st = train_unchecked(vectors); !st.ok()) return st;
+  }
+  std::vector<uint32_t> assignment(labels.size());
+  assign_nearest(vectors, dim_, centroids_, metric_, assignment);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (absl::Status st = store(labels[i], vectors.subspan(i * dim_, dim_), assignment[i]);
+        !st.ok()) {
+      return st;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IvfFlatIndex::store(uint64_t label, std::span<const float> vector, uint32_t list) {
+  List& dst = lists_[list];
+  if (dst.labels.size() >= std::numeric_limits<uint32_t>::max()) {
+    return absl::ResourceExhaustedError("IVF list is full");
+  }
+  remove(label);
+  const size_t row = dst.labels.size();
+  dst.labels.push_back(label);
+  dst.data.insert(dst.data.end(), vector.begin(), vector.end());
+  if (metric_ == Metric::kCosine) {
+    normalize_in_place(std::span<float>(dst.data.data() + row * dim_, dim_));
+  }
+  where_[label] = Location{list, static_cast<uint32_t>(row)};
+  return absl::OkStatus();
+}
+
+bool IvfFlatIndex::remove(uint64_t label) {
+  auto it = where_.find(label);
+  if (it == where_.end()) return false;
+  const Location loc = it->second;
+  where_.erase(it);
+  List& list = lists_[loc.list];
+  const size_t last = list.labels.size() - 1;
+  if (loc.row != last) {
+    std::copy_n(list.data.data() + last * dim_, dim_, list.data.data() + size_t{loc.row} * dim_);
+    list.labels[loc.row] = list.labels[last];
+    where_[list.labels[loc.row]].row = loc.row;
+  }
+  list.labels.pop_back();
+  list.data.resize(last * dim_);
+  return true;
+}
+
+size_t IvfFlatIndex::memory_bytes() const {
+  using Slot = std::pair<const uint64_t, Location>;
+  size_t bytes = centroids_.capacity() * sizeof(float) + lists_.capacity() * sizeof(List) +
+                 where_.capacity() * (sizeof(Slot) + 1);
+  for (const List& l : lists_) {
+    bytes += l.data.capacity() * sizeof(float) + l.labels.capacity() * sizeof(uint64_t);
+  }
+  return bytes;
+}
+
+absl::StatusOr<std::vector<std::vector<IvfFlatIndex::Neighbor>>> IvfFlatIndex::search(
+    std::span<const float> queries, size_t k, size_t nprobe, const LabelFilter* filter) const {
+  if (k == 0) return absl::InvalidArgumentError("k must be at least 1");
+  if (queries.size() % dim_ != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "query buffer of ", queries.size(), " floats is not a multiple of dimension ", dim_));
+  }
+  const size_t nq = queries.size() / dim_;
+  for (size_t i = 0; i < nq; ++i) {
+    if (absl::Status st = check_vector(queries.subspan(i * dim_, dim_), dim_); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("query ", i, ": ", st.message()));
+    }
+  }
+  std::vector<std::vector<Neighbor>> out(nq);
+  if (!is_trained() || size() == 0) return out;
+  nprobe = std::min<size_t>(nprobe == 0 ? params_.nprobe : nprobe, nlist_);
+  std::vector<float> query(dim_);
+  std::vector<float> scores(std::max<size_t>(kScanBlock, nlist_));
+  std::vector<Neighbor> probes;
+  for (size_t qi = 0; qi < nq; ++qi) {
+    std::copy_n(queries.data() + qi * dim_, dim_, query.data());
+    if (metric_ == Metric::kCosine) normalize_in_place(std::span<float>(query));
+    search_one(query.data(), k, nprobe, filter, scores, probes, out[qi]);
+  }
+  return out;
+}
+
+void IvfFlatIndex::search_one(const float* query, size_t k, size_t nprobe,
+                              const LabelFilter* filter, std::vector<float>& scores,
+                              std::vector<Neighbor>& probes, std::vector<Neighbor>& out) const {
+  const bool l2 = metric_ == Metric::kL2;
+  const auto score_rows = l2 ? kernels_.l2_sqr_rows : kernels_.inner_product_rows;
+  // Coarse quantiser: the nprobe best centroids (ties to the smaller list id).
+  score_rows(query, centroids_.data(), nlist_, dim_, scores.data());
+  TopK coarse(nprobe, higher_is_better(metric_));
+  for (uint32_t j = 0; j < nlist_; ++j) coarse.push(j, scores[j]);
+  coarse.take_sorted(probes);
+
+  TopK top(k, higher_is_better(metric_));
+  for (const Neighbor& probe : probes) {
+    const List& list = lists_[probe.label];
+    const size_t n = list.labels.size();
+    for (size_t r0 = 0; r0 < n; r0 += kScanBlock) {
+      const size_t rows = std::min(kScanBlock, n - r0);
+      score_rows(query, list.data.data() + r0 * dim_, rows, dim_, scores.data());
+      const uint64_t* labels = list.labels.data() + r0;
+      if (filter == nullptr) {
+        top.push_many(labels, scores.data(), rows);
+      } else {
+        for (size_t r = 0; r < rows; ++r) {
+          if (filter->accepts(labels[r])) top.push(labels[r], scores[r]);
+        }
+      }
+    }
+  }
+  top.take_sorted(out);
+}
+
+}  // namespace meridian::index
