@@ -140,6 +140,7 @@ absl::StatusOr<Command> build_search(const ParsedArgs& args) {
   if (const std::string* path = args.option("--out")) out.out = *path;
   if (const std::string* path = args.option("--out-dist")) out.out_dist = *path;
   MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--ef", 1, kMaxHnswEf, out.ef));
+  if (const std::string* filter = args.option("--filter")) out.filter = *filter;
   return out;
 }
 
@@ -246,11 +247,14 @@ const std::vector<CommandSpec>& command_specs() {
        build_import},
       {"search",
        "NAME --queries FILE.fvecs [--k 10] [--out RESULT.ivecs] [--out-dist RESULT_dist.fvecs] "
-       "[--batch 1] [--ef N]",
-       "run queries; write result ids/distances; print QPS and latency (--ef: hnsw beam width)",
+       "[--batch 1] [--ef N] [--filter JSON]",
+       "run queries; write result ids/distances; print QPS and latency (--ef: hnsw beam width; "
+       "--filter: only points whose payload matches, e.g. '{\"must\":[{\"key\":\"color\","
+       "\"match\":{\"any\":[\"red\",\"blue\"]}},{\"key\":\"year\",\"range\":"
+       "{\"gte\":2000}}],\"must_not\":[...],\"should\":[...]}')",
        1,
        1,
-       {"--queries", "--k", "--out", "--out-dist", "--batch", "--ef"},
+       {"--queries", "--k", "--out", "--out-dist", "--batch", "--ef", "--filter"},
        build_search},
       {"recall",
        "RESULT.ivecs GROUNDTRUTH.ivecs [--k 10] [--gt-dist GT_dist.fvecs --result-dist "

@@ -41,6 +41,7 @@ struct SearchArgs {
   std::string out_dist;  // result distances (.fvecs); empty: not written
   uint32_t batch = 1;    // queries per request
   uint32_t ef = 0;       // hnsw beam width; 0: the collection's default
+  std::string filter = {};  // payload filter JSON (syntax in schema/api.capnp); empty: none
 };
 struct RecallArgs {
   std::string results_file;

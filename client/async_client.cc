@@ -368,6 +368,7 @@ kj::Promise<absl::StatusOr<SearchResults>> AsyncClient::search(const SearchReque
         out.setConsistencyToken(data_of(request.consistency_token));
         out.setWithVector(request.with_vector);
         out.setEf(request.ef);
+        if (!request.filter.empty()) out.setFilter(text_of(request.filter));
         return rpc_request.send();
       },
       [](capnp::Response<rpc::Api::SearchResults>& r) -> absl::StatusOr<SearchResults> {

@@ -74,6 +74,7 @@ struct SearchRequest {
   bool with_vector = false;
   std::string consistency_token = {};  // as in ReadOptions
   uint32_t ef = 0;                     // hnsw beam width (0: the collection's default)
+  std::string filter = {};             // payload filter JSON (schema/api.capnp); "" = none
 };
 
 // Results of one search call: one list per query, in query order, each nearest first.

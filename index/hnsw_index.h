@@ -114,6 +114,13 @@ class HnswIndex {
   bool remove(uint64_t label);
 
   bool contains(uint64_t label) const { return node_of_label_.contains(label); }
+  // The stored vector of a live label (normalised under kCosine), or an empty span. Valid until
+  // the next mutation.
+  std::span<const float> vector_of_label(uint64_t label) const {
+    auto it = node_of_label_.find(label);
+    if (it == node_of_label_.end()) return {};
+    return std::span<const float>(vector_of(it->second), dim_);
+  }
   // Live (searchable) points.
   size_t size() const { return node_of_label_.size(); }
   // Masked nodes still in the graph.

@@ -273,6 +273,7 @@ kj::Promise<void> ApiServer::search_now(SearchContext context) {
     params.with_payload = request.getWithPayload();
     params.with_vector = request.getWithVector();
     params.ef = request.getEf();
+    params.filter_json = text_of(request.getFilter());
     auto results = value_or_throw(node_.search(text_of(request.getCollection()), queries, params));
     auto out = context.getResults().initResults(static_cast<unsigned>(results.size()));
     for (size_t qi = 0; qi < results.size(); ++qi) {

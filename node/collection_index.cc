@@ -51,9 +51,13 @@ bool CollectionIndex::remove(uint64_t label) {
 size_t CollectionIndex::size() const { return hnsw_ ? hnsw_->size() : flat_->size(); }
 
 absl::StatusOr<std::vector<std::vector<index::Neighbor>>> CollectionIndex::search(
-    std::span<const float> queries, size_t k, uint32_t ef) const {
-  if (hnsw_) return hnsw_->search(queries, k, ef);
+    std::span<const float> queries, size_t k, uint32_t ef, const index::LabelFilter* filter) const {
+  if (hnsw_) return hnsw_->search(queries, k, ef, filter);
   return flat_->search(queries, k);
+}
+
+std::span<const float> CollectionIndex::vector_of(uint64_t label) const {
+  return flat_ ? flat_->vector_of(label) : hnsw_->vector_of_label(label);
 }
 
 }  // namespace meridian::node

@@ -27,8 +27,20 @@ class CollectionIndex {
   size_t size() const;
   // Scores as index::FlatIndex (l2: squared distance; cosine and dot: similarity), best first.
   // `ef` is the HNSW beam width (0: the default); the flat index ignores it.
-  absl::StatusOr<std::vector<std::vector<index::Neighbor>>> search(std::span<const float> queries,
-                                                                   size_t k, uint32_t ef) const;
+  // `filter` (HNSW only; may be null) restricts the results to the labels it accepts and is
+  // applied during the graph traversal. Precondition: filter is null for a flat index (scan the
+  // matching labels with vector_of() instead).
+  absl::StatusOr<std::vector<std::vector<index::Neighbor>>> search(
+      std::span<const float> queries, size_t k, uint32_t ef,
+      const index::LabelFilter* filter = nullptr) const;
+
+  // True for HNSW (approximate), false for flat (exact).
+  bool approximate() const { return hnsw_ != nullptr; }
+  index::Metric metric() const { return hnsw_ ? hnsw_->metric() : flat_->metric(); }
+  uint32_t dim() const { return hnsw_ ? hnsw_->dim() : flat_->dim(); }
+  // The stored vector of `label` (normalised under cosine), empty when absent. Valid until the
+  // next add or remove.
+  std::span<const float> vector_of(uint64_t label) const;
 
  private:
   std::unique_ptr<index::FlatIndex> flat_;

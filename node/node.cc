@@ -3,13 +3,17 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "crdt/point_set_codec.h"
+#include "index/distance.h"
+#include "node/filtered_scan.h"
 #include "node/log.h"
 #include "node/payload_fields.h"
+#include "node/payload_index.h"
 #include "node/request_validation.h"
 
 namespace meridian::node {
@@ -35,6 +39,18 @@ ReplicaEnv replica_env(const NodeOptions& options) {
   return ReplicaEnv{options.mint_replica_id, options.physical_clock_ms, options.hlc};
 }
 
+// The labels a filter matched, as a bitmap over [0, end) for the HNSW traversal.
+class MatchedLabels final : public index::LabelFilter {
+ public:
+  MatchedLabels(std::span<const uint64_t> labels, uint64_t end) : bits_(end, 0) {
+    for (uint64_t label : labels) bits_[label] = 1;
+  }
+  bool accepts(uint64_t label) const override { return label < bits_.size() && bits_[label]; }
+
+ private:
+  std::vector<uint8_t> bits_;
+};
+
 }  // namespace
 
 // In-memory state of one collection: its index and the mapping between point ids and the
@@ -53,14 +69,19 @@ struct Node::Collection {
   }
 
   // REQUIRES: `vector` passed validate_vector for this collection.
-  absl::Status put(const PointId& id, std::span<const float> vector) {
-    return index.add(label(id), vector);
+  absl::Status put(const PointId& id, std::span<const float> vector,
+                   const std::string& payload_json) {
+    uint64_t l = label(id);
+    if (auto s = index.add(l, vector); !s.ok()) return s;
+    payloads.put(l, payload_json);
+    return absl::OkStatus();
   }
 
   bool erase(const PointId& id) {
     auto it = label_of.find(id);
     if (it == label_of.end()) return false;
     index.remove(it->second);
+    payloads.erase(it->second);
     id_of.erase(it->second);
     label_of.erase(it);
     return true;
@@ -69,6 +90,7 @@ struct Node::Collection {
   storage::StoredCollection stored;
   std::unique_ptr<CollectionReplica> replica;
   CollectionIndex index;
+  PayloadIndex payloads;  // filterable payload values by label, in step with `index`
   absl::flat_hash_map<PointId, uint64_t> label_of;
   absl::flat_hash_map<uint64_t, PointId> id_of;
   uint64_t next_label = 0;
@@ -132,6 +154,7 @@ absl::Status Node::load_collection(const storage::StoredCollection& stored) {
         }
         collection->stored_bytes += bytes;
         labels.push_back(collection->label(record.id));
+        collection->payloads.put(labels.back(), record.payload_json);
         vectors.insert(vectors.end(), record.vector.begin(), record.vector.end());
         return absl::OkStatus();
       },
@@ -228,7 +251,7 @@ absl::StatusOr<WriteOutcome> Node::upsert(const std::string& collection,
 absl::Status Node::apply_to_index(Collection& c, const ReplicaWrite& write) {
   // Durable now; make the points searchable.
   for (const auto& p : write.upserted) {
-    if (auto s = c.put(p.id, p.vector); !s.ok()) {
+    if (auto s = c.put(p.id, p.vector, p.payload_json); !s.ok()) {
       return absl::InternalError(absl::StrCat("index rejected a validated point: ", s.message()));
     }
   }
@@ -371,6 +394,12 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Node::search(const std::stri
     return absl::InvalidArgumentError(
         absl::StrCat("ef = ", params.ef, " exceeds the limit of ", kMaxHnswEf));
   }
+  std::optional<PayloadFilter> filter;
+  if (!params.filter_json.empty()) {
+    auto parsed = parse_payload_filter(params.filter_json);
+    if (!parsed.ok()) return parsed.status();
+    filter = *std::move(parsed);
+  }
   absl::MutexLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
@@ -399,7 +428,8 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Node::search(const std::stri
     }
   }
 
-  auto neighbours = (*c)->index.search(queries, params.k, params.ef);
+  auto neighbours = filter ? filtered_neighbours(**c, queries, params, *filter)
+                           : (*c)->index.search(queries, params.k, params.ef);
   if (!neighbours.ok()) return neighbours.status();
   std::vector<std::vector<SearchHit>> out(nq);
   for (size_t q = 0; q < nq; ++q) {
@@ -427,6 +457,26 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Node::search(const std::stri
     }
   }
   return out;
+}
+
+absl::StatusOr<std::vector<std::vector<index::Neighbor>>> Node::filtered_neighbours(
+    const Collection& c, std::span<const float> queries, const SearchParams& params,
+    const PayloadFilter& filter) const {
+  std::vector<uint64_t> matched;
+  for (const auto& [label, id] : c.id_of) {
+    if (c.payloads.matches(label, filter)) matched.push_back(label);
+  }
+  std::sort(matched.begin(), matched.end());
+  const index::Metric metric = c.index.metric();
+  const uint32_t dim = c.index.dim();
+  if (c.index.approximate() && !prefer_exact_scan(matched.size(), c.index.size())) {
+    MatchedLabels accepted(matched, c.next_label);
+    return c.index.search(queries, params.k, params.ef, &accepted);
+  }
+  // A flat index, or few matching points: score the matching points exactly, from the vectors
+  // the index holds in memory (no sealed record is opened).
+  return exact_top_k(metric, dim, queries, params.k, matched,
+                     [&](size_t i) { return c.index.vector_of(matched[i]); });
 }
 
 NodeStats Node::stats() const {

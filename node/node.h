@@ -23,6 +23,7 @@
 #include "crdt/hlc.h"
 #include "node/collection_index.h"
 #include "node/collection_replica.h"
+#include "node/payload_filter.h"
 #include "storage/store.h"
 
 namespace meridian::node {
@@ -64,6 +65,9 @@ struct SearchParams {
   bool with_payload = false;
   bool with_vector = false;
   uint32_t ef = 0;  // hnsw beam width; 0 = the default
+  // A payload filter as JSON text (syntax in payload_filter.h); "" = no filter. Every result
+  // satisfies it; fewer than k results come back when fewer points match.
+  std::string filter_json = {};
 };
 
 struct NodeStats {
@@ -127,7 +131,11 @@ class Node {
   absl::StatusOr<uint64_t> count(const std::string& collection) const;
   absl::StatusOr<storage::ScrollPage> scroll(const std::string& collection, std::string_view cursor,
                                              uint32_t limit) const;
-  // Exact top-k for each of the row-major `queries`; results nearest first.
+  // Top-k for each of the row-major `queries` (exact on flat collections, approximate on HNSW
+  // ones), restricted to the points matching params.filter_json when set; results nearest first.
+  // A filter is applied during the HNSW traversal; when it matches few points
+  // (prefer_exact_scan() in filtered_scan.h) those points are scanned exactly instead.
+  // InvalidArgument for a malformed filter, as for other bad input.
   absl::StatusOr<std::vector<std::vector<SearchHit>>> search(const std::string& collection,
                                                              std::span<const float> queries,
                                                              const SearchParams& params) const;
@@ -143,6 +151,11 @@ class Node {
   absl::StatusOr<WriteOutcome> update_payload(const std::string& collection,
                                               std::span<const PointId> ids,
                                               const std::string& payload_json, PayloadUpdate how);
+  // The top-k labels among the points of `c` matching `filter` (the planner's choice of a
+  // filtered HNSW traversal or an exact scan of the matching points).
+  absl::StatusOr<std::vector<std::vector<index::Neighbor>>> filtered_neighbours(
+      const Collection& c, std::span<const float> queries, const SearchParams& params,
+      const PayloadFilter& filter) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status load_collection(const storage::StoredCollection& stored)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<Collection*> find(const std::string& name) const ABSL_SHARED_LOCKS_REQUIRED(mu_);

@@ -84,6 +84,15 @@ struct SearchRequest {
   consistencyToken @5 :Data; # optional causal token (see WriteResult); see Api for the wait
   ef @6 :UInt32;             # hnsw: candidate list per query, k..4096 (0 = default 64);
                              # ignored by flat
+  filter @7 :Text;           # payload filter as JSON; empty = none. Every result matches it:
+  # {"must": [C...], "should": [C...], "must_not": [C...]} (each optional; {} matches all):
+  # must = all hold, should = at least one holds (when non-empty), must_not = none holds.
+  # C is {"key": FIELD, "match": {"value": V}} or {"key": FIELD, "match": {"any": [V, ...]}}
+  # (V a string, integer or boolean; a field holding an array matches when an element does),
+  # {"key": FIELD, "range": {"gt"|"gte"|"lt"|"lte": NUMBER, ...}}, or a nested filter. FIELD is
+  # a top-level payload field; a point without it satisfies no condition on it. Applied during
+  # the HNSW traversal; a very selective filter is answered by an exact scan of the matches.
+  # Malformed filters fail with InvalidArgument.
 }
 
 struct QueryResult {

@@ -5,9 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
+#include "cli/search_output.h"
+#include "cli/vecs_io.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/test_support.h"
 
@@ -200,6 +203,47 @@ TEST_F(CliIntegrationTest, PayloadCommandsAndDigest) {
   CliResult missing = cli({"payload", "set", "pay", "9", "{}"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.err, HasSubstr("does not exist"));
+}
+
+TEST_F(CliIntegrationTest, SearchWithAPayloadFilterReturnsOnlyMatchingPoints) {
+  for (const char* index : {"flat", "hnsw"}) {
+    const std::string name = std::string("filtered_") + index;
+    ok({"collection", "create", name, "--dim", "2", "--metric", "l2", "--index", index});
+    {
+      std::ofstream points(path("f.jsonl"));
+      for (int i = 0; i < 40; ++i) {
+        points << R"({"id": )" << i << R"(, "vector": [)" << i << ", " << (i % 7)
+               << R"(], "payload": {"bucket": )" << (i % 4) << R"(, "tags": [")"
+               << (i < 20 ? "low" : "high") << R"("]}})"
+               << "\n";
+      }
+    }
+    ok({"import", name, path("f.jsonl")});
+    {
+      std::ofstream q(path("fq.fvecs"), std::ios::binary);
+      const int32_t dim = 2;
+      const float query[2] = {10, 3};
+      q.write(reinterpret_cast<const char*>(&dim), sizeof dim);
+      q.write(reinterpret_cast<const char*>(query), sizeof query);
+    }
+    const std::string filter =
+        R"({"must":[{"key":"bucket","match":{"any":[1,2]}},{"key":"tags","match":{"value":"low"}}],)"
+        R"("must_not":[{"key":"bucket","range":{"gte":2,"lte":2}}]})";
+    ok({"search", name, "--queries", path("fq.fvecs"), "--k", "10", "--out", path("f.ivecs"),
+        "--filter", filter});
+    auto ids = cli::read_ivecs(path("f.ivecs"));
+    ASSERT_TRUE(ids.ok()) << ids.status();
+    ASSERT_EQ(ids->data.size(), 10u);
+    // Ids 1, 5, 9, 13, 17 match (bucket 1 and below 20); the rest of the row is padding.
+    std::vector<int32_t> got(ids->data.begin(), ids->data.begin() + 5);
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, (std::vector<int32_t>{1, 5, 9, 13, 17})) << index;
+    for (size_t j = 5; j < 10; ++j) EXPECT_EQ(ids->data[j], cli::kMissingId) << index;
+    CliResult bad = cli({"search", name, "--queries", path("fq.fvecs"), "--filter",
+                         R"({"must":[{"key":"bucket","match":{"value":1.5}}]})"});
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_THAT(bad.err, HasSubstr("filter: "));
+  }
 }
 
 TEST_F(CliIntegrationTest, FailuresExitOneWithAClearMessage) {

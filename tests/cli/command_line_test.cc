@@ -38,6 +38,10 @@ TEST(CommandLineTest, HnswCollectionAndSearchOptions) {
       command_of<SearchArgs>({"search", "h", "--queries", "q.fvecs", "--k", "10", "--ef", "128"});
   EXPECT_EQ(search.ef, 128u);
   expect_usage_error({"search", "h", "--queries", "q.fvecs", "--ef", "5000"}, "--ef");
+  EXPECT_EQ(search.filter, "");
+  auto filtered =
+      command_of<SearchArgs>({"search", "h", "--queries", "q.fvecs", "--filter", R"({"must":[]})"});
+  EXPECT_EQ(filtered.filter, R"({"must":[]})");
 }
 
 TEST(CommandLineTest, ServerFromFlagEnvironmentOrDefault) {
