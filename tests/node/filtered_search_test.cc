@@ -11,6 +11,7 @@
 #include "crypto/plaintext_record_sealer.h"
 #include "node/filtered_scan.h"
 #include "node/node.h"
+#include "tests/node/node_fixture.h"
 #include "tests/support/test_support.h"
 
 namespace meridian::node {
@@ -30,23 +31,12 @@ std::string buckets_below(int n) {
                       "]}}]}");
 }
 
-class FilteredSearchTest : public ::testing::Test {
+class FilteredSearchTest : public NodeFixture {
  protected:
-  void SetUp() override { reopen(); }
-  void reopen() {
-    node_.reset();
-    store_.reset();
-    storage::StoreOptions options;
-    options.node_id_if_new = "test-node";
-    options.map_size_bytes = size_t{1} << 30;
-    auto store = storage::Store::open(dir_.path(), sealer_, options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    NodeOptions node_options;
-    node_options.index_build_threads = 2;
-    auto node = Node::open(*store_, node_options);
-    ASSERT_TRUE(node.ok()) << node.status();
-    node_ = std::move(*node);
+  NodeOptions node_options() const override {
+    NodeOptions options;
+    options.index_build_threads = 2;
+    return options;
   }
 
   // Creates `name` and upserts `vectors` (row-major, dim each) with ids 0.. and bucket payloads.
@@ -79,11 +69,6 @@ class FilteredSearchTest : public ::testing::Test {
     EXPECT_TRUE(hits.ok()) << hits.status();
     return hits.ok() ? *hits : std::vector<std::vector<SearchHit>>{};
   }
-
-  TempDir dir_;
-  crypto::PlaintextRecordSealer sealer_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<Node> node_;
 };
 
 std::vector<float> random_vectors(size_t n, uint32_t dim, uint32_t seed) {

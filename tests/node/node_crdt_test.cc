@@ -4,6 +4,7 @@
 #include "crdt/point_set_codec.h"
 #include "crypto/plaintext_record_sealer.h"
 #include "node/node.h"
+#include "tests/node/node_fixture.h"
 #include "tests/support/test_support.h"
 
 namespace meridian::node {
@@ -12,23 +13,12 @@ namespace {
 using ::meridian::testing::TempDir;
 using storage::PointRecord;
 
-class NodeCrdtTest : public ::testing::Test {
+class NodeCrdtTest : public NodeFixture {
  protected:
-  void SetUp() override { reopen(); }
-  void reopen() {
-    node_.reset();
-    store_.reset();
-    storage::StoreOptions options;
-    options.node_id_if_new = "test-node";
-    options.map_size_bytes = size_t{1} << 30;
-    auto store = storage::Store::open(dir_.path(), sealer_, options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    NodeOptions node_options;
-    node_options.consistency_wait = absl::Milliseconds(50);
-    auto node = Node::open(*store_, node_options);
-    ASSERT_TRUE(node.ok()) << node.status();
-    node_ = std::move(*node);
+  NodeOptions node_options() const override {
+    NodeOptions options;
+    options.consistency_wait = absl::Milliseconds(50);
+    return options;
   }
   std::string payload_of(uint64_t id) {
     auto got = node_->get("c", std::vector<PointId>{PointId::number(id)});
@@ -36,11 +26,6 @@ class NodeCrdtTest : public ::testing::Test {
     if (!got.ok() || !(*got)[0]) return "<missing>";
     return (*got)[0]->payload_json;
   }
-
-  TempDir dir_;
-  crypto::PlaintextRecordSealer sealer_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<Node> node_;
 };
 
 TEST_F(NodeCrdtTest, PayloadOperationsMergeOverwriteAndDeleteKeys) {

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "crypto/plaintext_record_sealer.h"
+#include "tests/node/node_fixture.h"
 #include "tests/support/test_support.h"
 
 namespace meridian::node {
@@ -14,28 +15,7 @@ namespace {
 using ::meridian::testing::TempDir;
 using storage::PointRecord;
 
-class NodeTest : public ::testing::Test {
- protected:
-  void SetUp() override { reopen(); }
-  void reopen() {
-    node_.reset();
-    store_.reset();
-    storage::StoreOptions options;
-    options.node_id_if_new = "test-node";
-    options.map_size_bytes = size_t{1} << 30;
-    auto store = storage::Store::open(dir_.path(), sealer_, options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    auto node = Node::open(*store_);
-    ASSERT_TRUE(node.ok()) << node.status();
-    node_ = std::move(*node);
-  }
-
-  TempDir dir_;
-  crypto::PlaintextRecordSealer sealer_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<Node> node_;
-};
+class NodeTest : public NodeFixture {};
 
 std::vector<PointRecord> random_points(size_t n, uint32_t dim, std::mt19937& rng) {
   std::normal_distribution<float> g;
