@@ -1,70 +1,12 @@
-// Full-state slicing. The encoder below mirrors crdt::encode_point_set (docs/crdt.md, kind 1) for
-// arbitrary (records, context) pairs, because crdt/ exposes no builder; decode_point_set then
-// validates the result, so a mistake here becomes an error rather than a broken invariant.
+// Full-state slicing: cutting a state into id-range chunks and reassembling (records, context)
+// pairs through crdt::assemble_point_set, which validates every invariant.
 #include "replication/state_slice.h"
 
-#include <sodium.h>
-
-#include <array>
-#include <bit>
-
 #include "absl/status/status.h"
-#include "crdt/internal/byte_io.h"
 #include "crdt/point_set_codec.h"
 
 namespace meridian::replication {
 namespace {
-
-using crdt::internal::ByteWriter;
-
-void put_dot(ByteWriter& w, const crdt::Dot& dot) {
-  w.put_fixed64(dot.replica);
-  w.put_varint(dot.counter);
-}
-void put_hlc(ByteWriter& w, const crdt::HlcTimestamp& ts) {
-  w.put_varint(ts.physical_ms);
-  w.put_varint(ts.logical);
-}
-
-std::string encode_parts(const RecordMap& records, const crdt::CausalContext& context) {
-  ByteWriter w;
-  w.put_raw("MCRD");
-  w.put_u8(crdt::kCrdtFormatVersion);
-  w.put_u8(1);  // kind: point set
-  w.put_varint(context.vv().entries().size());
-  for (const auto& [replica, counter] : context.vv().entries()) {
-    put_dot(w, crdt::Dot{replica, counter});
-  }
-  w.put_varint(context.cloud().size());
-  for (const crdt::Dot& dot : context.cloud()) put_dot(w, dot);
-  w.put_varint(records.size());
-  for (const auto& [id, record] : records) {
-    w.put_bytes(id);
-    w.put_varint(record.vector_versions.size());
-    for (const crdt::VectorVersion& v : record.vector_versions) {
-      put_dot(w, v.dot);
-      put_hlc(w, v.hlc);
-      w.put_varint(v.vector.size());
-      for (float x : v.vector) w.put_fixed32(std::bit_cast<uint32_t>(x));
-    }
-    w.put_varint(record.fields.size());
-    for (const auto& [name, versions] : record.fields) {
-      w.put_bytes(name);
-      w.put_varint(versions.size());
-      for (const crdt::FieldVersion& v : versions) {
-        put_dot(w, v.dot);
-        put_hlc(w, v.hlc);
-        w.put_bytes(v.json);
-      }
-    }
-  }
-  std::array<uint8_t, 16> sum{};
-  crypto_generichash(sum.data(), sum.size(),
-                     reinterpret_cast<const unsigned char*>(w.buffer().data()), w.buffer().size(),
-                     nullptr, 0);
-  w.put_raw(std::string_view(reinterpret_cast<const char*>(sum.data()), 8));
-  return std::move(w.buffer());
-}
 
 // The part of `record` whose version dots satisfy `keep`; empty when none.
 template <typename Keep>
@@ -94,7 +36,8 @@ void collect_dots(const crdt::PointRecord& record, std::set<crdt::Dot>& dots) {
 
 absl::StatusOr<crdt::PointSet> assemble_point_set(const RecordMap& records,
                                                   const crdt::CausalContext& context) {
-  auto set = crdt::decode_point_set(encode_parts(records, context));
+  std::vector<std::pair<crdt::PointId, crdt::PointRecord>> slices(records.begin(), records.end());
+  auto set = crdt::assemble_point_set(context, std::move(slices));
   if (!set.ok()) return absl::InvalidArgumentError(set.status().message());
   return set;
 }
