@@ -457,7 +457,7 @@ void HnswIndex::connect_back(uint32_t neighbour, uint32_t node, int level, std::
 std::unique_ptr<HnswScratch> HnswIndex::acquire_scratch() const {
   std::unique_ptr<HnswScratch> scratch;
   {
-    absl::MutexLock lock(&scratch_mutex_);
+    std::lock_guard lock(scratch_mutex_);
     if (!scratch_pool_.empty()) {
       scratch = std::move(scratch_pool_.back());
       scratch_pool_.pop_back();
@@ -468,7 +468,7 @@ std::unique_ptr<HnswScratch> HnswIndex::acquire_scratch() const {
 }
 
 void HnswIndex::release_scratch(std::unique_ptr<HnswScratch> scratch) const {
-  absl::MutexLock lock(&scratch_mutex_);
+  std::lock_guard lock(scratch_mutex_);
   scratch_pool_.push_back(std::move(scratch));
 }
 
@@ -544,7 +544,7 @@ size_t HnswIndex::memory_bytes() const {
       capacity_ * record_bytes_ + labels_.capacity() * sizeof(uint64_t) + levels_.capacity() +
       deleted_.capacity() + upper_offset_.capacity() * sizeof(uint32_t) +
       upper_links_.capacity() * sizeof(uint32_t) + node_of_label_.capacity() * (sizeof(Slot) + 1);
-  absl::MutexLock lock(&scratch_mutex_);
+  std::lock_guard lock(scratch_mutex_);
   for (const auto& s : scratch_pool_) bytes += sizeof(HnswScratch) + s->memory_bytes();
   return bytes;
 }

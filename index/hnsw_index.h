@@ -243,9 +243,10 @@ class HnswIndex {
   std::mutex entry_mutex_;  // Guards entry_/max_level_ during a concurrent add_batch.
 
   // Reusable search scratch (visited stamps, heaps), one per concurrent search.
-  mutable absl::Mutex scratch_mutex_;
-  mutable std::vector<std::unique_ptr<internal::HnswScratch>> scratch_pool_
-      ABSL_GUARDED_BY(scratch_mutex_);
+  // A std::mutex (pthread) rather than absl::Mutex: Debian's Abseil is not built with TSan, so
+  // TSan cannot see absl::Mutex's ordering and reports false races.
+  mutable std::mutex scratch_mutex_;
+  mutable std::vector<std::unique_ptr<internal::HnswScratch>> scratch_pool_;  // by scratch_mutex_
 };
 
 }  // namespace meridian::index
