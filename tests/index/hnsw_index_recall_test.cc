@@ -9,26 +9,16 @@
 #include "index/flat_index.h"
 #include "index/hnsw_index.h"
 #include "tests/index/fvecs_reader.h"
+#include "tests/index/true_distance.h"
 #include "tests/support/test_support.h"
 
 namespace meridian::index {
 namespace {
 
 using testing::read_fvecs;
+using testing::true_distance;
 
 constexpr size_t kK = 10;
-
-// The dataset's own distance (Euclidean, or cosine distance 1 - cos), in double.
-double true_distance(Metric metric, const float* q, const float* x, size_t dim) {
-  double l2 = 0, ip = 0, qq = 0, xx = 0;
-  for (size_t i = 0; i < dim; ++i) {
-    l2 += (static_cast<double>(q[i]) - x[i]) * (static_cast<double>(q[i]) - x[i]);
-    ip += static_cast<double>(q[i]) * x[i];
-    qq += static_cast<double>(q[i]) * q[i];
-    xx += static_cast<double>(x[i]) * x[i];
-  }
-  return metric == Metric::kL2 ? std::sqrt(l2) : 1.0 - ip / std::sqrt(qq * xx);
-}
 
 // Indexes the first `max_base` base vectors (all when 0) and searches the first `max_queries`
 // queries at ef 64 and 128. The truth is the exact top-10 of FlatIndex over the same base; a
