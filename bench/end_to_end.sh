@@ -8,16 +8,7 @@
 #        MERIDIAN_BENCH_REPS=R runs each mode R times, alternating (default 3); the summary uses
 #        the median of the runs.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-# MERIDIAN_BENCH_BIN=DIR uses binaries already built there instead of building the release preset.
-if [ -n "${MERIDIAN_BENCH_BIN:-}" ]; then
-  bin=$MERIDIAN_BENCH_BIN
-else
-  ./scripts/build.sh release meridiand meridian >/dev/null
-  bin=$root/build/release
-fi
-meridian=$bin/cli/meridian
+source "$(dirname "$0")/common.sh"
 datasets_root=${MERIDIAN_DATASETS:-$root/../shared/datasets}
 max_queries=${MERIDIAN_BENCH_QUERIES:-1000}
 reps=${MERIDIAN_BENCH_REPS:-3}
@@ -43,10 +34,7 @@ run_one() {  # dataset mode(encrypted|plaintext)
   head_fvecs "$dir/${name}_query.fvecs" "$work/q.fvecs" "$max_queries"
   if [ "$mode" = encrypted ]; then flags=(--key-file "$work/master.key"); else flags=(--insecure-no-encryption); fi
   rm -rf "$work/data" "$work/log"
-  "$bin/node/meridiand" --data-dir "$work/data" --listen 127.0.0.1:0 "${flags[@]}" 2>"$work/log" &
-  local pid=$!
-  for _ in $(seq 1 300); do grep -q "listening on" "$work/log" 2>/dev/null && break; sleep 0.05; done
-  local server; server=$(grep 'listening on' "$work/log" | sed 's/.*listening on //')
+  start_node "$work/data" "$work/log" "${flags[@]}"
   "$meridian" --server "$server" collection create bench --dim "$dim" --metric "$metric" >/dev/null
   local import search recall
   import=$("$meridian" --server "$server" import bench "$base" 2>/dev/null | tail -1)
