@@ -23,6 +23,7 @@ using internal::HnswScratch;
 
 constexpr uint32_t kMaxM = 128;
 constexpr uint32_t kMaxEf = 4096;
+constexpr uint32_t kMaxRefineFactor = 1024;
 constexpr size_t kCacheLine = 64;
 
 // Prefetches the first `bytes` (at most 4 cache lines) of `p`: enough for the hardware
@@ -76,6 +77,13 @@ absl::Status HnswParams::validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("hnsw ef_search=", ef_search, " outside [1, ", kMaxEf, "]"));
   }
+  if (quantization != Quantization::kNone && quantization != Quantization::kSq8) {
+    return absl::InvalidArgumentError("hnsw quantization is not none or sq8");
+  }
+  if (refine_factor < 1 || refine_factor > kMaxRefineFactor) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hnsw refine_factor=", refine_factor, " outside [1, ", kMaxRefineFactor, "]"));
+  }
   return absl::OkStatus();
 }
 
@@ -88,9 +96,13 @@ HnswIndex::HnswIndex(uint32_t dim, Metric metric, HnswParams params)
       kernels_(best_kernels()),
       max_links0_(2 * size_t{params.m}),
       max_links_(params.m),
-      record_bytes_(sizeof(uint32_t) * (1 + max_links0_) + sizeof(float) * size_t{dim}),
       vector_offset_(sizeof(uint32_t) * (1 + max_links0_)),
-      level_mult_(1.0 / std::log(static_cast<double>(params.m))) {
+      // SQ8 codes are padded to 4 bytes so that the next record's link words stay aligned.
+      vector_bytes_(params.quantization == Quantization::kSq8 ? (size_t{dim} + 3) / 4 * 4
+                                                              : sizeof(float) * size_t{dim}),
+      level_mult_(1.0 / std::log(static_cast<double>(params.m))),
+      quantized_kernels_(best_quantized_kernels()) {
+  record_bytes_ = vector_offset_ + vector_bytes_;
   assert(dim >= 1 && dim <= kMaxDim);
   assert(params.validate().ok());
 }
@@ -131,6 +143,18 @@ void HnswIndex::reserve_nodes(size_t nodes) {
     if (fresh == nullptr) std::abort();  // Out of memory: as std::vector would throw.
     if (node_count_ > 0) std::memcpy(fresh, level0_.get(), node_count_ * record_bytes_);
     level0_.reset(fresh);
+    if (quantized()) {
+      const size_t row_bytes = sizeof(float) * dim_;
+      char* store = static_cast<char*>(std::malloc(new_capacity * row_bytes));
+      if (store == nullptr) std::abort();
+      if (node_count_ > 0) std::memcpy(store, full_.get(), node_count_ * row_bytes);
+      full_.reset(store);
+      float_base_ = store;
+      float_stride_ = row_bytes;
+    } else {
+      float_base_ = fresh + vector_offset_;
+      float_stride_ = record_bytes_;
+    }
     capacity_ = new_capacity;
   }
   labels_.reserve(nodes);
@@ -143,10 +167,11 @@ uint32_t HnswIndex::append_node(uint64_t label, std::span<const float> vector, u
   assert(node_count_ < capacity_);
   const auto node = static_cast<uint32_t>(node_count_++);
   char* rec = record(node);
-  std::memset(rec, 0, vector_offset_);
-  float* dst = reinterpret_cast<float*>(rec + vector_offset_);
+  std::memset(rec, 0, record_bytes_);
+  float* dst = const_cast<float*>(vector_of(node));
   std::copy(vector.begin(), vector.end(), dst);
   if (metric_ == Metric::kCosine) normalize_in_place(std::span<float>(dst, dim_));
+  if (quantized()) quantizer_.encode(dst, reinterpret_cast<uint8_t*>(rec + vector_offset_));
   labels_.push_back(label);
   levels_.push_back(static_cast<uint8_t>(level));
   deleted_.push_back(0);
@@ -160,7 +185,30 @@ uint32_t HnswIndex::append_node(uint64_t label, std::span<const float> vector, u
   return node;
 }
 
+absl::Status HnswIndex::train(std::span<const float> vectors) {
+  if (!quantized()) return absl::OkStatus();
+  if (quantizer_.is_trained()) return absl::FailedPreconditionError("hnsw sq8 already trained");
+  if (vectors.empty() || vectors.size() % dim_ != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("training buffer of ", vectors.size(), " floats for dimension ", dim_));
+  }
+  for (size_t i = 0; i < vectors.size() / dim_; ++i) {
+    if (absl::Status st = check_vector(vectors.subspan(i * dim_, dim_), dim_); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("vector ", i, ": ", st.message()));
+    }
+  }
+  absl::StatusOr<ScalarQuantizer> sq =
+      ScalarQuantizer::train(vectors, dim_, metric_ == Metric::kCosine);
+  if (!sq.ok()) return sq.status();
+  quantizer_ = *std::move(sq);
+  return absl::OkStatus();
+}
+
 absl::Status HnswIndex::add(uint64_t label, std::span<const float> vector) {
+  if (!is_trained()) {
+    return absl::FailedPreconditionError(
+        "hnsw sq8 index is not trained: call train() or add_batch()");
+  }
   return add_batch(std::span<const uint64_t>(&label, 1), vector, 1);
 }
 
@@ -190,6 +238,12 @@ absl::Status HnswIndex::add_batch(std::span<const uint64_t> labels, std::span<co
   }
   if (upper_words > kNoNode) {
     return absl::ResourceExhaustedError("hnsw upper-level link storage is full");
+  }
+  if (!is_trained() && !labels.empty()) {
+    absl::StatusOr<ScalarQuantizer> sq =
+        ScalarQuantizer::train(vectors, dim_, metric_ == Metric::kCosine);
+    if (!sq.ok()) return sq.status();
+    quantizer_ = *std::move(sq);
   }
   const size_t first = node_count_;
   reserve_nodes(first + labels.size());
@@ -248,9 +302,11 @@ void HnswIndex::insert_node(uint32_t node, std::mutex* locks, HnswScratch& scrat
   }
   if (level <= top && entry_lock.owns_lock()) entry_lock.unlock();
 
-  // Phase 1: greedy descent through the levels above the node's own.
-  Candidate best{distance(query, vector_of(entry)), entry};
-  for (int l = top; l > level; --l) greedy_closest(query, l, &best, locks);
+  // Phase 1: greedy descent through the levels above the node's own (always on float32 vectors,
+  // so an SQ8 index builds the same graph as an unquantised one).
+  const auto score = [this, query](uint32_t other) { return distance(query, vector_of(other)); };
+  Candidate best{score(entry), entry};
+  for (int l = top; l > level; --l) greedy_closest(score, l, &best, locks);
 
   // Phase 2: on each of the node's levels, find ef_construction neighbours, keep the heuristic's
   // choice as the node's links and link them back.
@@ -281,7 +337,8 @@ void HnswIndex::insert_node(uint32_t node, std::mutex* locks, HnswScratch& scrat
   }
 }
 
-void HnswIndex::greedy_closest(const float* query, int level, Candidate* best,
+template <typename Score>
+void HnswIndex::greedy_closest(const Score& score, int level, Candidate* best,
                                std::mutex* locks) const {
   for (bool improved = true; improved;) {
     improved = false;
@@ -290,7 +347,7 @@ void HnswIndex::greedy_closest(const float* query, int level, Candidate* best,
     const uint32_t count = list[0];
     for (uint32_t i = 1; i <= count; ++i) {
       const uint32_t next = list[i];
-      const float d = distance(query, vector_of(next));
+      const float d = score(next);
       if (d < best->distance) {
         *best = {d, next};
         improved = true;
@@ -351,8 +408,8 @@ void HnswIndex::search_layer(const float* query, Candidate entry, int level, siz
   }
 }
 
-template <bool kMasked>
-void HnswIndex::search_base_layer(const float* query, Candidate entry, size_t ef,
+template <bool kMasked, typename Score>
+void HnswIndex::search_base_layer(const Score& score, Candidate entry, size_t ef,
                                   const LabelFilter* filter, HnswScratch& scratch) const {
   const auto accepts = [&](uint32_t node) {
     return deleted_[node] == 0 && (filter == nullptr || filter->accepts(labels_[node]));
@@ -367,7 +424,8 @@ void HnswIndex::search_base_layer(const float* query, Candidate entry, size_t ef
   if (!kMasked || accepts(entry.node)) results.push_back(entry);
   // Distance of the worst kept result once ef are kept; until then every new node qualifies.
   float bound = results.size() >= ef ? entry.distance : std::numeric_limits<float>::infinity();
-  const size_t vector_bytes = dim_ * sizeof(float);
+  // Scored vector parts (float32 or codes) sit in the records, at vector_offset_.
+  const auto part = [this](uint32_t node) { return record(node) + vector_offset_; };
   while (!candidates.empty()) {
     const Candidate current = candidates.front();
     if (current.distance > bound) break;
@@ -383,12 +441,12 @@ void HnswIndex::search_base_layer(const float* query, Candidate entry, size_t ef
       if (scratch.visited.insert(next)) fresh[n++] = next;
     }
     for (size_t i = 0; i < std::min<size_t>(n, 2); ++i) {
-      prefetch_bytes(vector_of(fresh[i]), vector_bytes);
+      prefetch_bytes(part(fresh[i]), vector_bytes_);
     }
     for (size_t i = 0; i < n; ++i) {
-      if (i + 2 < n) prefetch_bytes(vector_of(fresh[i + 2]), vector_bytes);
+      if (i + 2 < n) prefetch_bytes(part(fresh[i + 2]), vector_bytes_);
       const uint32_t next = fresh[i];
-      const float d = distance(query, vector_of(next));
+      const float d = score(next);
       if (d >= bound) continue;
       candidates.push_back({d, next});
       std::push_heap(candidates.begin(), candidates.end(), ClosestFirst{});
@@ -472,6 +530,43 @@ void HnswIndex::release_scratch(std::unique_ptr<HnswScratch> scratch) const {
   scratch_pool_.push_back(std::move(scratch));
 }
 
+template <typename Score>
+void HnswIndex::walk(const Score& score, size_t ef, const LabelFilter* filter,
+                     HnswScratch& scratch) const {
+  Candidate best{score(entry_), entry_};
+  for (int l = max_level_; l > 0; --l) greedy_closest(score, l, &best, nullptr);
+  if (filter == nullptr && node_of_label_.size() == node_count_) {
+    search_base_layer<false>(score, best, ef, nullptr, scratch);
+  } else {
+    search_base_layer<true>(score, best, ef, filter, scratch);
+  }
+}
+
+void HnswIndex::rerank(const float* query, size_t k, HnswScratch& scratch,
+                       std::vector<Neighbor>& out) const {
+  auto& candidates = scratch.sorted;
+  candidates.assign(scratch.results.begin(), scratch.results.end());
+  const size_t count = std::min(candidates.size(), size_t{params_.refine_factor} * k);
+  // Ties by node id, so that which candidates are re-scored does not depend on heap order.
+  std::partial_sort(candidates.begin(), candidates.begin() + count, candidates.end(),
+                    [](const Candidate& a, const Candidate& b) {
+                      return a.distance < b.distance ||
+                             (a.distance == b.distance && a.node < b.node);
+                    });
+  const size_t row_bytes = dim_ * sizeof(float);
+  for (size_t i = 0; i < std::min<size_t>(count, 2); ++i) {
+    prefetch_bytes(vector_of(candidates[i].node), row_bytes);
+  }
+  TopK& top = scratch.top;
+  top.reset(k);
+  for (size_t i = 0; i < count; ++i) {
+    if (i + 2 < count) prefetch_bytes(vector_of(candidates[i + 2].node), row_bytes);
+    const uint32_t node = candidates[i].node;
+    top.push(labels_[node], score_of(distance(query, vector_of(node))));
+  }
+  top.take_sorted(out);
+}
+
 void HnswIndex::search_one(const float* query, size_t k, size_t ef, const LabelFilter* filter,
                            HnswScratch& scratch, std::vector<Neighbor>& out) const {
   out.clear();
@@ -481,13 +576,26 @@ void HnswIndex::search_one(const float* query, size_t k, size_t ef, const LabelF
     normalize_in_place(std::span<float>(scratch.query.data(), dim_));
     query = scratch.query.data();
   }
-  Candidate best{distance(query, vector_of(entry_)), entry_};
-  for (int l = max_level_; l > 0; --l) greedy_closest(query, l, &best, nullptr);
-  if (filter == nullptr && node_of_label_.size() == node_count_) {
-    search_base_layer<false>(query, best, ef, nullptr, scratch);
-  } else {
-    search_base_layer<true>(query, best, ef, filter, scratch);
+  if (quantized()) {
+    // Walk on codes with the query prepared once, then re-score the best candidates exactly.
+    scratch.prepared.resize(dim_);
+    const float* prepared = scratch.prepared.data();
+    const float* scale = quantizer_.scale().data();
+    const QuantizedKernelSet& qk = quantized_kernels_;
+    if (metric_ == Metric::kL2) {
+      quantizer_.prepare_l2(query, scratch.prepared.data());
+      walk([&](uint32_t node) { return qk.sq8_l2_sqr(prepared, scale, code_of(node), dim_); }, ef,
+           filter, scratch);
+    } else {
+      const float bias = quantizer_.prepare_dot(query, scratch.prepared.data());
+      walk([&](uint32_t node) { return -(bias + qk.sq8_dot(prepared, code_of(node), dim_)); }, ef,
+           filter, scratch);
+    }
+    rerank(query, k, scratch, out);
+    return;
   }
+  walk([this, query](uint32_t node) { return distance(query, vector_of(node)); }, ef, filter,
+       scratch);
   TopK& top = scratch.top;
   top.reset(k);
   for (const Candidate& c : scratch.results) top.push(labels_[c.node], score_of(c.distance));
@@ -524,6 +632,7 @@ absl::StatusOr<std::vector<std::vector<HnswIndex::Neighbor>>> HnswIndex::search(
 absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::rebuild_without_deleted(
     size_t threads) const {
   auto fresh = std::make_unique<HnswIndex>(dim_, metric_, params_);
+  fresh->quantizer_ = quantizer_;  // Keep the trained ranges: the live points may be few.
   std::vector<uint64_t> labels;
   std::vector<float> vectors;
   labels.reserve(size());
@@ -540,13 +649,18 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::rebuild_without_deleted(
 
 size_t HnswIndex::memory_bytes() const {
   using Slot = std::pair<const uint64_t, uint32_t>;
-  size_t bytes =
-      capacity_ * record_bytes_ + labels_.capacity() * sizeof(uint64_t) + levels_.capacity() +
-      deleted_.capacity() + upper_offset_.capacity() * sizeof(uint32_t) +
-      upper_links_.capacity() * sizeof(uint32_t) + node_of_label_.capacity() * (sizeof(Slot) + 1);
+  size_t bytes = capacity_ * record_bytes_ + rerank_store_bytes() + quantizer_.memory_bytes() +
+                 labels_.capacity() * sizeof(uint64_t) + levels_.capacity() + deleted_.capacity() +
+                 upper_offset_.capacity() * sizeof(uint32_t) +
+                 upper_links_.capacity() * sizeof(uint32_t) +
+                 node_of_label_.capacity() * (sizeof(Slot) + 1);
   std::lock_guard lock(scratch_mutex_);
   for (const auto& s : scratch_pool_) bytes += sizeof(HnswScratch) + s->memory_bytes();
   return bytes;
+}
+
+size_t HnswIndex::rerank_store_bytes() const {
+  return quantized() ? capacity_ * dim_ * sizeof(float) : 0;
 }
 
 }  // namespace meridian::index

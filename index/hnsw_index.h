@@ -1,6 +1,6 @@
 // Approximate k-nearest-neighbour index: a Hierarchical Navigable Small World graph (Malkov &
-// Yashunin, 2016) over float32 vectors, with masked deletes, filters applied during traversal,
-// a multi-threaded batch build and a versioned, validated byte encoding.
+// Yashunin, 2016) over float32 or SQ8-quantised vectors, with masked deletes, filters applied
+// during traversal, a multi-threaded batch build and a versioned, validated byte encoding.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +21,8 @@
 #include "index/distance.h"
 #include "index/flat_index.h"
 #include "index/metric.h"
+#include "index/quantized_distance.h"
+#include "index/scalar_quantizer.h"
 #include "index/top_k.h"
 #include "index/vector_check.h"
 
@@ -45,6 +47,15 @@ struct HnswParams {
   // Seed of the level generator: equal seeds and equal single-threaded insertion sequences give
   // identical graphs.
   uint64_t seed = 42;
+  // What the graph records hold for traversal. kSq8: one uint8 code per dimension (the record's
+  // vector part shrinks 4x); the float32 vectors go to a separate re-rank store, from which the
+  // graph is built (so it equals the kNone graph) and each search's best candidates are
+  // re-scored.
+  Quantization quantization = Quantization::kNone;
+  // Under kSq8, a search re-scores its best min(beam, refine_factor * k) candidates (by code
+  // distance) with the float32 vectors and returns those exact scores. Range [1, 1024]; larger
+  // values cost one random float32 vector read per extra candidate. Ignored under kNone.
+  uint32_t refine_factor = 2;
 
   // InvalidArgument naming the first parameter out of range.
   absl::Status validate() const;
@@ -65,6 +76,10 @@ class LabelFilter {
 // kCosine cosine similarity (higher is better); results best first, equal scores in label order.
 // Under kCosine stored vectors and queries are normalised to unit length and compared by inner
 // product.
+//
+// Under Quantization::kSq8 the scalar quantiser is trained once, by train() or on the first
+// add_batch(); components of later vectors outside its per-dimension ranges saturate (they stay
+// exact in the re-rank store, so only traversal accuracy suffers).
 //
 // Deletes are masked: a removed node stays in the graph as a routing node, is walked through by
 // searches and inserts, and is never returned. rebuild_without_deleted() makes a fresh graph from
@@ -95,10 +110,21 @@ class HnswIndex {
   static absl::StatusOr<std::unique_ptr<HnswIndex>> create(uint32_t dim, Metric metric,
                                                            HnswParams params = {});
 
+  // Under kSq8, trains the scalar quantiser on the n = vectors.size() / dim() row-major
+  // `vectors` (normalised first under kCosine; they are not added). A no-op under kNone.
+  // FailedPrecondition: already trained. InvalidArgument: n == 0, a buffer that is not a
+  // multiple of dim(), or a bad vector (see check_vector).
+  absl::Status train(std::span<const float> vectors);
+  // False only under kSq8 before train() or the first non-empty add_batch().
+  bool is_trained() const { return !quantized() || quantizer_.is_trained(); }
+  // The trained SQ8 quantiser (untrained under kNone).
+  const ScalarQuantizer& quantizer() const { return quantizer_; }
+
   // Inserts `vector` under `label` (INSERT of the paper). An existing node with the same label is
   // masked as deleted first (see class comment).
   // InvalidArgument: vector.size() != dim(), a non-finite component, or norm > kMaxVectorNorm.
-  // ResourceExhausted: the graph already holds 2^32 - 2 nodes (live and deleted).
+  // FailedPrecondition: kSq8 and not trained. ResourceExhausted: the graph already holds
+  // 2^32 - 2 nodes (live and deleted).
   absl::Status add(uint64_t label, std::span<const float> vector);
 
   // Inserts labels.size() row-major vectors (vectors.size() == labels.size() * dim()) using
@@ -106,7 +132,8 @@ class HnswIndex {
   // is inserted. Levels are drawn in input order, so they are deterministic; with threads == 1 the
   // graph equals that of calling add() in order. With threads > 1 the neighbour lists depend on
   // thread scheduling (recall is statistically the same, the exact graph is not reproducible).
-  // Later duplicates of a label within the batch replace earlier ones.
+  // Later duplicates of a label within the batch replace earlier ones. Under kSq8 an untrained
+  // index first trains its quantiser on the batch, so the first batch should be representative.
   absl::Status add_batch(std::span<const uint64_t> labels, std::span<const float> vectors,
                          size_t threads = 1);
 
@@ -130,15 +157,19 @@ class HnswIndex {
   uint32_t dim() const { return dim_; }
   Metric metric() const { return metric_; }
   const HnswParams& params() const { return params_; }
-  // Heap bytes held by the graph, vectors, labels and the label map (capacities), plus the
-  // pooled per-thread search scratch.
+  // Heap bytes held by the graph, vectors (codes and re-rank store under kSq8), labels and the
+  // label map (capacities), plus the pooled per-thread search scratch.
   size_t memory_bytes() const;
+  // The part of memory_bytes() held by the float32 re-rank store: 0 under kNone. Searches touch
+  // it only to re-score their final candidates, so it may live in slower memory.
+  size_t rerank_store_bytes() const;
 
   // For each of the nq = queries.size() / dim() row-major queries, up to k live points accepted
   // by `filter` (all when null), best first (K-NN-SEARCH of the paper). The beam width is
-  // max(k, ef != 0 ? ef : params().ef_search). Fewer than k results come back when fewer points
-  // pass the filter or the beam finds fewer. The search stops only once ef accepted nodes are
-  // kept, so with a very selective filter (say under 2% of the points) it walks most of the
+  // max(k, ef != 0 ? ef : params().ef_search); under kSq8 the beam is walked on codes and its best
+  // refine_factor * k candidates are re-scored exactly. Fewer than k results come back when fewer
+  // points pass the filter or the beam finds fewer. The search stops only once ef accepted nodes
+  // are kept, so with a very selective filter (say under 2% of the points) it walks most of the
   // graph: recall stays high but the cost approaches a full scan, and callers should then scan
   // the matching points exactly instead.
   // InvalidArgument: k == 0, queries.size() not a multiple of dim(), ef > 4096, a non-finite
@@ -152,7 +183,8 @@ class HnswIndex {
   absl::StatusOr<std::unique_ptr<HnswIndex>> rebuild_without_deleted(size_t threads = 1) const;
 
   // Appends the versioned encoding of the whole index (parameters, graph, vectors, labels,
-  // deletion marks) to `*out`. Format in hnsw_index_io.cc. Never fails today; returns Status so
+  // deletion marks, and under kSq8 the quantiser and re-rank store) to `*out`. Format in
+  // hnsw_index_io.cc and docs/formats.md. Never fails today; returns Status so
   // that future encodings may.
   absl::Status save(std::string* out) const;
 
@@ -176,16 +208,27 @@ class HnswIndex {
   void reserve_nodes(size_t nodes);
   // INSERT: links node `node` into the graph. `locks` is null unless other threads insert too.
   void insert_node(uint32_t node, std::mutex* locks, internal::HnswScratch& scratch);
-  // Greedy walk at `level` (SEARCH-LAYER with ef = 1) from `*best` towards `query`.
-  void greedy_closest(const float* query, int level, Candidate* best, std::mutex* locks) const;
+  // Greedy walk at `level` (SEARCH-LAYER with ef = 1) from `*best` towards the query that
+  // `score` (node -> distance, lower is better) measures.
+  template <typename Score>
+  void greedy_closest(const Score& score, int level, Candidate* best, std::mutex* locks) const;
   // SEARCH-LAYER during INSERT: the ef closest nodes (deleted included) to `query` at `level`,
   // left in scratch.results as a max-heap.
   void search_layer(const float* query, Candidate entry, int level, size_t ef, std::mutex* locks,
                     internal::HnswScratch& scratch) const;
-  // SEARCH-LAYER at level 0 for queries: the ef best accepted nodes in scratch.results.
-  template <bool kMasked>
-  void search_base_layer(const float* query, Candidate entry, size_t ef, const LabelFilter* filter,
+  // SEARCH-LAYER at level 0 for queries: the ef best accepted nodes by `score` in
+  // scratch.results.
+  template <bool kMasked, typename Score>
+  void search_base_layer(const Score& score, Candidate entry, size_t ef, const LabelFilter* filter,
                          internal::HnswScratch& scratch) const;
+  // Greedy descent from the entry point, then the base layer: leaves the beam in scratch.results.
+  template <typename Score>
+  void walk(const Score& score, size_t ef, const LabelFilter* filter,
+            internal::HnswScratch& scratch) const;
+  // Under kSq8: re-scores the best refine_factor * k of scratch.results against the float32
+  // `query` and leaves the best k in `out`.
+  void rerank(const float* query, size_t k, internal::HnswScratch& scratch,
+              std::vector<Neighbor>& out) const;
   // SELECT-NEIGHBORS-HEURISTIC (Algorithm 4) over `candidates` sorted by ascending distance;
   // keeps at most `max_links` in `selected`.
   void select_neighbors_heuristic(std::span<const Candidate> candidates, size_t max_links,
@@ -206,10 +249,16 @@ class HnswIndex {
   }
   float score_of(float distance) const { return metric_ == Metric::kL2 ? distance : -distance; }
 
-  // Level-0 record of a node: [u32 link count][u32 links x max_links0_][f32 vector x dim_].
+  bool quantized() const { return params_.quantization == Quantization::kSq8; }
+  // Level-0 record of a node: [u32 link count][u32 links x max_links0_][vector part], the vector
+  // part being dim_ f32 (kNone) or dim_ SQ8 codes padded to a multiple of 4 bytes (kSq8).
   char* record(uint32_t node) const { return level0_.get() + size_t{node} * record_bytes_; }
+  // The float32 vector of a node: in its record (kNone) or in the re-rank store (kSq8).
   const float* vector_of(uint32_t node) const {
-    return reinterpret_cast<const float*>(record(node) + vector_offset_);
+    return reinterpret_cast<const float*>(float_base_ + size_t{node} * float_stride_);
+  }
+  const uint8_t* code_of(uint32_t node) const {
+    return reinterpret_cast<const uint8_t*>(record(node) + vector_offset_);
   }
   // Link list of `node` at `level`: element 0 is the count, the ids follow.
   uint32_t* links(uint32_t node, int level) const;
@@ -222,14 +271,21 @@ class HnswIndex {
   size_t max_links0_;     // 2 * m: capacity of a level-0 list.
   size_t max_links_;      // m: capacity of an upper-level list.
   size_t record_bytes_;   // Bytes of one level-0 record.
-  size_t vector_offset_;  // Offset of the vector inside a record.
+  size_t vector_offset_;  // Offset of the vector part inside a record.
+  size_t vector_bytes_;   // Bytes of the vector part (what a traversal step reads).
   double level_mult_;     // mL = 1 / ln(m).
+  QuantizedKernelSet quantized_kernels_;
+  ScalarQuantizer quantizer_;  // Trained once under kSq8.
 
   // Graph storage; node ids are dense in [0, node_count_).
   struct FreeDeleter {
     void operator()(char* p) const;
   };
   std::unique_ptr<char, FreeDeleter> level0_;  // capacity_ records.
+  std::unique_ptr<char, FreeDeleter> full_;    // kSq8 re-rank store: capacity_ x dim_ f32.
+  // vector_of(node) = float_base_ + node * float_stride_; re-pointed whenever storage moves.
+  const char* float_base_ = nullptr;
+  size_t float_stride_ = 0;
   size_t capacity_ = 0;
   size_t node_count_ = 0;
   std::vector<uint64_t> labels_;        // Node -> label.

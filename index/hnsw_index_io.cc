@@ -1,9 +1,11 @@
 // HnswIndex::save / load: the versioned byte encoding of a whole HNSW index and its validation.
 //
-// Encoding, version 1 (all integers little-endian; n = node count, R = 4 * (1 + 2m + dim)):
+// Encoding (all integers little-endian; n = node count, V = vector part of a record: 4 * dim
+// bytes in version 1, dim rounded up to a multiple of 4 in version 2; R = 4 * (1 + 2m) + V).
+// Version 1 encodes Quantization::kNone, version 2 Quantization::kSq8:
 //   offset  bytes  field
 //        0      8  magic "MRDHNSW\0"
-//        8      4  format version (1)
+//        8      4  format version (1 or 2)
 //       12      4  dim
 //       16      4  metric: 0 l2, 1 inner product, 2 cosine
 //       20      4  m
@@ -13,14 +15,24 @@
 //       40      8  n (live and deleted nodes)
 //       48      4  entry node (0xFFFFFFFF when n = 0)
 //       52      4  top level, int32 (-1 when n = 0)
-//       56    8 n  labels
+//   version 2 only:
+//       56      4  quantization (1 = sq8)
+//       60      4  refine_factor
+//       64      4  q = quantiser dimension: dim, or 0 while untrained (only when n = 0)
+//       68    8 q  per-dimension minima (q f32), then scales (q f32)
+//   then:
+//            8 n   labels
 //              n   levels (0..15)
 //              n   deletion marks (0 live, 1 deleted)
-//            R n   level-0 records: u32 link count, 2m u32 links (unused slots 0), dim f32
-//                  (unit length under cosine)
+//            R n   level-0 records: u32 link count, 2m u32 links (unused slots 0), the vector
+//                  part: dim f32 (unit length under cosine) in version 1, dim SQ8 codes and
+//                  zero padding in version 2
+//   version 2 only:
+//        4 dim n   re-rank store: the float32 vectors (unit length under cosine)
+//   then:
 //          4 U     upper-level lists in node order, for levels 1..level of each node:
 //                  u32 count, m u32 links; U = (m + 1) * sum of levels
-//   end - 8     8  checksum: internal::hnsw_checksum of every byte before it
+//   end - 8     8  checksum: internal::format_checksum of every byte before it
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -34,56 +46,11 @@ namespace meridian::index {
 static_assert(std::endian::native == std::endian::little,
               "the HNSW encoding is written with host byte order");
 
-namespace internal {
-
-uint64_t hnsw_checksum(std::string_view bytes) {
-  constexpr uint64_t kPrime = 0x100000001b3ULL;
-  uint64_t h = 0xcbf29ce484222325ULL;
-  size_t i = 0;
-  for (; i + 8 <= bytes.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, bytes.data() + i, 8);
-    h = (h ^ word) * kPrime;
-  }
-  for (; i < bytes.size(); ++i) h = (h ^ static_cast<uint8_t>(bytes[i])) * kPrime;
-  return h ^ (h >> 29);
-}
-
-}  // namespace internal
-
 namespace {
 
-template <typename T>
-void put(std::string& out, T value) {
-  char buf[sizeof(T)];
-  std::memcpy(buf, &value, sizeof(T));
-  out.append(buf, sizeof(T));
-}
-
-// Bounds-checked sequential reader; every read fails once the input is exhausted.
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  template <typename T>
-  bool get(T& value) {
-    if (bytes_.size() - pos_ < sizeof(T)) return false;
-    std::memcpy(&value, bytes_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return true;
-  }
-  // Copies `n` bytes into `dst`.
-  bool get_bytes(void* dst, size_t n) {
-    if (bytes_.size() - pos_ < n) return false;
-    if (n > 0) std::memcpy(dst, bytes_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  size_t remaining() const { return bytes_.size() - pos_; }
-
- private:
-  std::string_view bytes_;
-  size_t pos_ = 0;
-};
+using internal::ByteReader;
+using internal::put;
+using internal::put_array;
 
 absl::Status corrupt(const std::string& what) {
   return absl::DataLossError(absl::StrCat("hnsw index encoding: ", what));
@@ -94,7 +61,7 @@ absl::Status corrupt(const std::string& what) {
 absl::Status HnswIndex::save(std::string* out) const {
   const size_t start = out->size();
   out->append(internal::kHnswMagic);
-  put<uint32_t>(*out, internal::kHnswFormatVersion);
+  put<uint32_t>(*out, quantized() ? internal::kHnswSq8FormatVersion : internal::kHnswFormatVersion);
   put<uint32_t>(*out, dim_);
   put<uint32_t>(*out, static_cast<uint32_t>(metric_));
   put<uint32_t>(*out, params_.m);
@@ -104,37 +71,34 @@ absl::Status HnswIndex::save(std::string* out) const {
   put<uint64_t>(*out, node_count_);
   put<uint32_t>(*out, entry_);
   put<int32_t>(*out, max_level_);
+  if (quantized()) {
+    put<uint32_t>(*out, static_cast<uint32_t>(params_.quantization));
+    put<uint32_t>(*out, params_.refine_factor);
+    put<uint32_t>(*out, quantizer_.dim());
+    put_array(*out, quantizer_.min().data(), quantizer_.dim());
+    put_array(*out, quantizer_.scale().data(), quantizer_.dim());
+  }
   const size_t n = node_count_;
-  out->append(reinterpret_cast<const char*>(labels_.data()), n * sizeof(uint64_t));
-  out->append(reinterpret_cast<const char*>(levels_.data()), n);
-  out->append(reinterpret_cast<const char*>(deleted_.data()), n);
-  out->append(level0_.get(), n * record_bytes_);
-  out->append(reinterpret_cast<const char*>(upper_links_.data()),
-              upper_links_.size() * sizeof(uint32_t));
-  put<uint64_t>(*out, internal::hnsw_checksum(std::string_view(*out).substr(start)));
+  put_array(*out, labels_.data(), n);
+  put_array(*out, levels_.data(), n);
+  put_array(*out, deleted_.data(), n);
+  put_array(*out, level0_.get(), n * record_bytes_);
+  if (quantized()) put_array(*out, full_.get(), n * dim_ * sizeof(float));
+  put_array(*out, upper_links_.data(), upper_links_.size());
+  put<uint64_t>(*out, internal::format_checksum(std::string_view(*out).substr(start)));
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::load(std::string_view bytes) {
-  if (bytes.size() < internal::kHnswHeaderBytes + internal::kHnswChecksumBytes) {
-    return corrupt("shorter than its header");
-  }
-  if (bytes.substr(0, internal::kHnswMagic.size()) != internal::kHnswMagic) {
-    return corrupt("bad magic");
-  }
-  const std::string_view body = bytes.substr(0, bytes.size() - internal::kHnswChecksumBytes);
-  uint64_t stored_checksum;
-  std::memcpy(&stored_checksum, bytes.data() + body.size(), sizeof(stored_checksum));
-  Reader in(body.substr(internal::kHnswMagic.size()));
-  uint32_t version, dim, metric_code, entry;
-  int32_t max_level;
-  uint64_t n;
+  uint32_t version = 0;
+  absl::StatusOr<ByteReader> frame = internal::open_frame(
+      bytes, internal::kHnswMagic, internal::kHnswSq8FormatVersion, "hnsw index", &version);
+  if (!frame.ok()) return frame.status();
+  ByteReader& in = *frame;
+  uint32_t dim = 0, metric_code = 0, entry = 0;
+  int32_t max_level = 0;
+  uint64_t n = 0;
   HnswParams params;
-  in.get(version);
-  if (version != internal::kHnswFormatVersion) {
-    return corrupt(absl::StrCat("unsupported format version ", version));
-  }
-  if (internal::hnsw_checksum(body) != stored_checksum) return corrupt("checksum mismatch");
   in.get(dim);
   in.get(metric_code);
   in.get(params.m);
@@ -143,15 +107,40 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::load(std::string_view byte
   in.get(params.seed);
   in.get(n);
   in.get(entry);
-  if (!in.get(max_level)) return corrupt("truncated header");
+  bool complete = in.get(max_level);
+  uint32_t quantization = 0, quantizer_dim = 0;
+  if (version == internal::kHnswSq8FormatVersion) {
+    in.get(quantization);
+    in.get(params.refine_factor);
+    complete = in.get(quantizer_dim);  // Reads fail from the first short one on.
+    if (complete && quantization != static_cast<uint32_t>(Quantization::kSq8)) {
+      return corrupt("version 2 encodes sq8 indexes only");
+    }
+    params.quantization = Quantization::kSq8;
+  }
+  if (!complete) return corrupt("truncated header");
   if (dim < 1 || dim > kMaxDim) return corrupt(absl::StrCat("dimension ", dim, " out of range"));
   if (metric_code > static_cast<uint32_t>(Metric::kCosine)) return corrupt("unknown metric");
   if (absl::Status st = params.validate(); !st.ok()) return corrupt(std::string(st.message()));
   auto index = std::make_unique<HnswIndex>(dim, static_cast<Metric>(metric_code), params);
   HnswIndex& x = *index;
+  if (x.quantized()) {
+    if (quantizer_dim != 0 && quantizer_dim != dim) return corrupt("quantiser dimension mismatch");
+    if (quantizer_dim == 0 && n != 0) return corrupt("nodes without a trained quantiser");
+    if (quantizer_dim != 0) {
+      if (in.remaining() / (2 * sizeof(float)) < dim) return corrupt("truncated quantiser");
+      std::vector<float> lo(dim), scale(dim);
+      in.get_bytes(lo.data(), dim * sizeof(float));
+      in.get_bytes(scale.data(), dim * sizeof(float));
+      absl::StatusOr<ScalarQuantizer> sq = ScalarQuantizer::from_ranges(lo, scale);
+      if (!sq.ok()) return corrupt(std::string(sq.status().message()));
+      x.quantizer_ = *std::move(sq);
+    }
+  }
 
   // Size the fixed-width sections before allocating anything for them.
-  const size_t per_node = sizeof(uint64_t) + 2 + x.record_bytes_;
+  const size_t store_bytes = x.quantized() ? size_t{dim} * sizeof(float) : 0;
+  const size_t per_node = sizeof(uint64_t) + 2 + x.record_bytes_ + store_bytes;
   if (n > kMaxNodes || n > in.remaining() / per_node) return corrupt("node count exceeds data");
   x.reserve_nodes(n);
   x.labels_.resize(n);
@@ -161,6 +150,7 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::load(std::string_view byte
   in.get_bytes(x.levels_.data(), n);
   in.get_bytes(x.deleted_.data(), n);
   in.get_bytes(x.level0_.get(), n * x.record_bytes_);
+  if (x.quantized()) in.get_bytes(x.full_.get(), n * store_bytes);
   x.node_count_ = n;
   uint64_t upper_words = 0;
   int top = -1;

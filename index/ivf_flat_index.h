@@ -1,12 +1,15 @@
-// Approximate k-nearest-neighbour index: inverted file with flat (full-precision) lists. A
-// k-means coarse quantiser splits the space into nlist cells; each vector is stored in its
-// cell's list, and a search scans only the nprobe lists whose centroids best match the query
-// (faiss IndexIVFFlat: coarse quantiser, list storage, per-list scanner).
+// Approximate k-nearest-neighbour index: inverted file with flat lists of float32 vectors or of
+// SQ8 codes. A k-means coarse quantiser splits the space into nlist cells; each vector is stored
+// in its cell's list, and a search scans only the nprobe lists whose centroids best match the
+// query (faiss IndexIVFFlat / IndexIVFScalarQuantizer: coarse quantiser, list storage, per-list
+// scanner).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -15,6 +18,8 @@
 #include "index/distance.h"
 #include "index/hnsw_index.h"  // LabelFilter
 #include "index/metric.h"
+#include "index/quantized_distance.h"
+#include "index/scalar_quantizer.h"
 #include "index/top_k.h"
 #include "index/vector_check.h"
 
@@ -33,6 +38,13 @@ struct IvfFlatParams {
   uint32_t kmeans_iterations = 20;
   // Seed of the k-means sampling and initialisation: equal data and params give equal lists.
   uint64_t seed = 42;
+  // What the lists hold for scanning. kSq8: one uint8 code per dimension (4x less to stream);
+  // the float32 vectors go to a separate re-rank store that re-scores each search's best
+  // candidates. The SQ8 ranges are trained with the coarse quantiser, on the same vectors.
+  Quantization quantization = Quantization::kNone;
+  // Under kSq8, a search re-scores its best refine_factor * k candidates (by code distance) with
+  // the float32 vectors and returns those exact scores. Range [1, 1024]; ignored under kNone.
+  uint32_t refine_factor = 2;
 
   // InvalidArgument naming the first parameter out of range.
   absl::Status validate() const;
@@ -41,8 +53,10 @@ struct IvfFlatParams {
 // IVF-Flat index over `dim`-dimensional vectors with FlatIndex's score conventions: kL2 squared
 // Euclidean distance (lower is better), kInnerProduct dot product and kCosine cosine similarity
 // (higher is better; stored vectors and queries are normalised, a zero vector scores 0); results
-// best first, equal scores in label order. Scores are computed with the same kernels as
-// FlatIndex, so with nprobe = nlist the results equal FlatIndex's scan results exactly.
+// best first, equal scores in label order. Under kNone scores are computed with the same kernels
+// as FlatIndex, so with nprobe = nlist the results equal FlatIndex's scan results exactly. Under
+// kSq8 the returned scores are exact too (re-scored), but which candidates reach re-scoring
+// depends on the codes; vector components outside the trained SQ8 ranges saturate.
 //
 // Coarse quantiser: under kL2 Euclidean k-means, under kCosine and kInnerProduct spherical
 // k-means (unit centroids; a vector goes to the list with the largest inner product). The
@@ -56,10 +70,14 @@ class IvfFlatIndex {
  public:
   using Neighbor = index::Neighbor;
 
-  // Preconditions: dim >= 1 and params.validate().ok(); use create() for untrusted configs.
+  // Largest dimension accepted by create() and load().
+  static constexpr uint32_t kMaxDim = 65536;
+
+  // Preconditions: 1 <= dim <= kMaxDim and params.validate().ok(); use create() for untrusted
+  // configs.
   IvfFlatIndex(uint32_t dim, Metric metric, IvfFlatParams params = {});
 
-  // Validating constructor: InvalidArgument for dim == 0 or bad params.
+  // Validating constructor: InvalidArgument for dim outside [1, kMaxDim] or bad params.
   static absl::StatusOr<IvfFlatIndex> create(uint32_t dim, Metric metric,
                                              IvfFlatParams params = {});
 
@@ -106,12 +124,28 @@ class IvfFlatIndex {
   uint32_t dim() const { return dim_; }
   Metric metric() const { return metric_; }
   const IvfFlatParams& params() const { return params_; }
-  // Heap bytes held by centroids, lists and the label map (capacities, not sizes).
+  // The trained SQ8 quantiser (untrained under kNone or before training).
+  const ScalarQuantizer& quantizer() const { return quantizer_; }
+  // Heap bytes held by centroids, lists (codes and re-rank store included) and the label map
+  // (capacities, not sizes).
   size_t memory_bytes() const;
+  // The part of memory_bytes() held by the float32 re-rank store: 0 under kNone.
+  size_t rerank_store_bytes() const;
+
+  // Appends the versioned encoding of the whole index (parameters, quantisers, lists) to `*out`.
+  // Format in ivf_flat_index_io.cc and docs/formats.md. Never fails today.
+  absl::Status save(std::string* out) const;
+  // Decodes bytes written by save(). DataLoss for anything malformed (bad magic, unknown version,
+  // truncation, checksum mismatch, bad parameters, inconsistent sizes, non-finite or
+  // out-of-range vectors, duplicate labels); never crashes on untrusted input.
+  static absl::StatusOr<IvfFlatIndex> load(std::string_view bytes);
 
  private:
   struct List {
-    std::vector<float> data;  // Row-major vectors (normalised under kCosine).
+    // Row-major float32 vectors (normalised under kCosine): scanned under kNone, the re-rank
+    // store under kSq8.
+    std::vector<float> data;
+    std::vector<uint8_t> codes;  // kSq8: row-major SQ8 codes, scanned.
     std::vector<uint64_t> labels;
   };
   struct Location {
@@ -125,15 +159,31 @@ class IvfFlatIndex {
   absl::Status train_unchecked(std::span<const float> vectors);
   // Best list for one validated vector.
   uint32_t nearest_list(std::span<const float> vector) const;
-  // Fills `out` with the best k for one prepared (normalised under kCosine) query.
-  void search_one(const float* query, size_t k, size_t nprobe, const LabelFilter* filter,
-                  std::vector<float>& scores, std::vector<Neighbor>& probes,
+  // Per-search working memory, kept on the searching thread's stack.
+  struct Scratch {
+    std::vector<float> query;     // Normalised under kCosine.
+    std::vector<float> prepared;  // kSq8: the query combined with the SQ8 ranges.
+    std::vector<float> scores;
+    std::vector<uint64_t> keys;
+    std::vector<Neighbor> probes;
+    std::vector<Neighbor> candidates;
+  };
+  bool quantized() const { return params_.quantization == Quantization::kSq8; }
+  // The nprobe best lists for a prepared query, best first, in scratch.probes.
+  void probe(const float* query, size_t nprobe, Scratch& scratch) const;
+  // Fills `out` with the best k for the query in scratch.query.
+  void search_one(size_t k, size_t nprobe, const LabelFilter* filter, Scratch& scratch,
                   std::vector<Neighbor>& out) const;
+  // kSq8: scans codes for the best refine_factor * k candidates, then re-scores them exactly.
+  void search_one_sq8(size_t k, size_t nprobe, const LabelFilter* filter, Scratch& scratch,
+                      std::vector<Neighbor>& out) const;
 
   uint32_t dim_;
   Metric metric_;
   IvfFlatParams params_;
   KernelSet kernels_;
+  QuantizedKernelSet quantized_kernels_;
+  ScalarQuantizer quantizer_;  // Trained with the coarse quantiser under kSq8.
   uint32_t nlist_ = 0;
   std::vector<float> centroids_;
   std::vector<List> lists_;

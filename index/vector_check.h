@@ -14,4 +14,8 @@ inline constexpr double kMaxVectorNorm = 1e18;
 // InvalidArgument naming what is wrong; OK otherwise.
 absl::Status check_vector(std::span<const float> v, uint32_t dim);
 
+// check_vector for each row of a row-major batch. InvalidArgument naming the first bad row, or a
+// buffer that is not a multiple of dim (dim >= 1).
+absl::Status check_vectors(std::span<const float> vectors, uint32_t dim);
+
 }  // namespace meridian::index

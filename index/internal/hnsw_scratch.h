@@ -64,6 +64,7 @@ struct HnswScratch {
   std::vector<HnswCandidate> sorted;      // Candidates by ascending distance (heuristic input).
   std::vector<HnswCandidate> selected;    // Heuristic output.
   std::vector<float> query;               // The normalised query under kCosine.
+  std::vector<float> prepared;            // The query combined with the SQ8 ranges under kSq8.
   TopK top{1, false};
 
   size_t memory_bytes() const {
@@ -71,7 +72,7 @@ struct HnswScratch {
            (candidates.capacity() + results.capacity() + sorted.capacity() + selected.capacity()) *
                sizeof(HnswCandidate) +
            (fresh.capacity() + link_copy.capacity()) * sizeof(uint32_t) +
-           query.capacity() * sizeof(float);
+           (query.capacity() + prepared.capacity()) * sizeof(float);
   }
 };
 

@@ -1,5 +1,6 @@
-// HnswIndex::save / load: round trips give identical searches; truncated, bit-flipped and
-// structurally corrupt encodings give DataLoss or a still-valid index, never a crash.
+// HnswIndex::save / load (version 1 unquantised, version 2 SQ8): round trips give identical
+// searches; truncated, bit-flipped and structurally corrupt encodings give DataLoss or a
+// still-valid index, never a crash.
 #include <cstring>
 #include <iostream>
 #include <random>
@@ -22,9 +23,14 @@ std::vector<float> random_rows(size_t n, size_t dim, uint64_t seed) {
 }
 
 // A small index with deletions, upper levels (m = 4 gives many) and every section populated.
-std::unique_ptr<HnswIndex> small_index(Metric metric, size_t n = 60, size_t dim = 4) {
-  auto index = std::make_unique<HnswIndex>(static_cast<uint32_t>(dim), metric,
-                                           HnswParams{.m = 4, .ef_construction = 20});
+std::unique_ptr<HnswIndex> small_index(Metric metric, size_t n = 60, size_t dim = 4,
+                                       Quantization quantization = Quantization::kNone) {
+  auto index = std::make_unique<HnswIndex>(
+      static_cast<uint32_t>(dim), metric,
+      HnswParams{.m = 4, .ef_construction = 20, .quantization = quantization});
+  if (quantization == Quantization::kSq8) {
+    EXPECT_TRUE(index->train(random_rows(n, dim, kSeed)).ok());
+  }
   const std::vector<float> rows = random_rows(n, dim, kSeed);
   for (size_t i = 0; i < n; ++i) {
     EXPECT_TRUE(index->add(1000 + i, std::span(rows.data() + i * dim, dim)).ok());
@@ -179,6 +185,118 @@ TEST(HnswIndexIoTest, NamedCorruptionsAreDataLoss) {
   std::string bad_magic = bytes;
   bad_magic[0] = 'X';
   MERIDIAN_EXPECT_CODE(HnswIndex::load(bad_magic), absl::StatusCode::kDataLoss);
+}
+
+TEST(HnswIndexIoTest, Sq8RoundTripGivesIdenticalResults) {
+  for (Metric metric : {Metric::kL2, Metric::kInnerProduct, Metric::kCosine}) {
+    auto index = small_index(metric, 500, 16, Quantization::kSq8);
+    std::string bytes;
+    MERIDIAN_ASSERT_OK(index->save(&bytes));
+    uint32_t version;
+    std::memcpy(&version, bytes.data() + 8, 4);
+    EXPECT_EQ(version, internal::kHnswSq8FormatVersion);
+    auto loaded = HnswIndex::load(bytes);
+    MERIDIAN_ASSERT_OK(loaded);
+    EXPECT_EQ((*loaded)->params().quantization, Quantization::kSq8);
+    EXPECT_GE((*loaded)->rerank_store_bytes(), (*loaded)->node_count() * 16 * sizeof(float));
+    const std::vector<float> q = random_rows(20, 16, kSeed + 1);
+    auto a = index->search(q, 10);
+    auto b = (*loaded)->search(q, 10);
+    MERIDIAN_ASSERT_OK(a);
+    MERIDIAN_ASSERT_OK(b);
+    EXPECT_EQ(*a, *b);
+    std::string again;
+    MERIDIAN_ASSERT_OK((*loaded)->save(&again));
+    EXPECT_EQ(again, bytes);
+    const std::vector<float> more = random_rows(1, 16, kSeed + 2);
+    MERIDIAN_ASSERT_OK(index->add(1, more));
+    MERIDIAN_ASSERT_OK((*loaded)->add(1, more));
+    std::string s1, s2;
+    MERIDIAN_ASSERT_OK(index->save(&s1));
+    MERIDIAN_ASSERT_OK((*loaded)->save(&s2));
+    EXPECT_EQ(s1, s2);
+  }
+}
+
+TEST(HnswIndexIoTest, Sq8UntrainedEmptyIndexRoundTrips) {
+  HnswIndex index(3, Metric::kL2, HnswParams{.quantization = Quantization::kSq8});
+  std::string bytes;
+  MERIDIAN_ASSERT_OK(index.save(&bytes));
+  EXPECT_EQ(bytes.size(), internal::kHnswSq8HeaderBytes + internal::kHnswChecksumBytes);
+  auto loaded = HnswIndex::load(bytes);
+  MERIDIAN_ASSERT_OK(loaded);
+  EXPECT_FALSE((*loaded)->is_trained());
+  exercise(**loaded);
+}
+
+TEST(HnswIndexIoTest, Sq8EveryTruncationAndFlipIsDataLoss) {
+  auto index = small_index(Metric::kL2, 60, 4, Quantization::kSq8);
+  std::string bytes;
+  MERIDIAN_ASSERT_OK(index->save(&bytes));
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    auto r = HnswIndex::load(std::string_view(bytes).substr(0, len));
+    ASSERT_FALSE(r.ok()) << "length " << len;
+    ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << "length " << len;
+  }
+  for (size_t pos = 0; pos < bytes.size(); ++pos) {
+    std::string bad = bytes;
+    bad[pos] = static_cast<char>(bad[pos] ^ 0x5a);
+    ASSERT_EQ(HnswIndex::load(bad).status().code(), absl::StatusCode::kDataLoss) << pos;
+  }
+}
+
+TEST(HnswIndexIoTest, Sq8ResealedFlipsAreRejectedOrHarmless) {
+  std::mt19937_64 rng(kSeed + 5);
+  auto index = small_index(Metric::kCosine, 60, 4, Quantization::kSq8);
+  std::string bytes;
+  MERIDIAN_ASSERT_OK(index->save(&bytes));
+  size_t rejected = 0, accepted = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::string bad = bytes;
+    const int flips = 1 + static_cast<int>(rng() % 3);
+    for (int f = 0; f < flips; ++f) {
+      const size_t span = trial % 2 ? internal::kHnswSq8HeaderBytes + 32
+                                    : bad.size() - internal::kHnswChecksumBytes;
+      const size_t pos = rng() % span;
+      bad[pos] = static_cast<char>(bad[pos] ^ (1 << (rng() % 8)));
+    }
+    set_checksum(bad);
+    auto r = HnswIndex::load(bad);
+    if (r.ok()) {
+      ++accepted;
+      exercise(**r);
+    } else {
+      ++rejected;
+      ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
+    }
+  }
+  std::cout << "sq8: " << rejected << " rejected, " << accepted << " accepted\n";
+  EXPECT_GT(rejected, 0u);
+}
+
+TEST(HnswIndexIoTest, Sq8NamedCorruptionsAreDataLoss) {
+  auto index = small_index(Metric::kL2, 60, 4, Quantization::kSq8);
+  std::string bytes;
+  MERIDIAN_ASSERT_OK(index->save(&bytes));
+  const auto corrupt_at = [&](size_t offset, const void* value, size_t size) {
+    std::string bad = bytes;
+    std::memcpy(bad.data() + offset, value, size);
+    set_checksum(bad);
+    return HnswIndex::load(bad).status();
+  };
+  const uint32_t one = 1, zero = 0, five = 5;
+  MERIDIAN_EXPECT_CODE(corrupt_at(8, &one, 4), absl::StatusCode::kDataLoss);    // version 1
+  MERIDIAN_EXPECT_CODE(corrupt_at(56, &zero, 4), absl::StatusCode::kDataLoss);  // quantization
+  MERIDIAN_EXPECT_CODE(corrupt_at(60, &zero, 4), absl::StatusCode::kDataLoss);  // refine_factor
+  MERIDIAN_EXPECT_CODE(corrupt_at(64, &zero, 4), absl::StatusCode::kDataLoss);  // untrained
+  MERIDIAN_EXPECT_CODE(corrupt_at(64, &five, 4), absl::StatusCode::kDataLoss);  // wrong dim
+  const float negative = -1.0f, nan = std::nanf("");
+  MERIDIAN_EXPECT_CODE(corrupt_at(internal::kHnswSq8HeaderBytes + 16, &negative, 4),
+                       absl::StatusCode::kDataLoss);  // First scale.
+  // First float32 of the re-rank store: after 60 labels, levels, marks and level-0 records
+  // (4 * (1 + 8) + 4 bytes each).
+  const size_t store0 = internal::kHnswSq8HeaderBytes + 32 + 60 * 10 + 60 * 40;
+  MERIDIAN_EXPECT_CODE(corrupt_at(store0, &nan, 4), absl::StatusCode::kDataLoss);
 }
 
 }  // namespace
