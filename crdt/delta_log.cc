@@ -57,6 +57,29 @@ absl::StatusOr<OutgoingDeltas> DeltaLog::deltas_since(ReplicaId peer) const {
   return out;
 }
 
+absl::StatusOr<PointSet> DeltaLog::deltas_between(uint64_t after, uint64_t through) const {
+  if (after < horizon() || through > last_seq() || after >= through) {
+    return absl::FailedPreconditionError(absl::StrCat("no deltas (", after, ", ", through,
+                                                      "] in a log holding (", horizon(), ", ",
+                                                      last_seq(), "]"));
+  }
+  PointSet out;
+  for (uint64_t seq = after + 1; seq <= through; ++seq) out.join(entries_[seq - horizon() - 1]);
+  return out;
+}
+
+uint64_t DeltaLog::interval_end(uint64_t after, size_t max_points) const {
+  uint64_t through = after + 1;
+  size_t points = std::max<size_t>(1, entries_[after - horizon()].size());
+  while (through < last_seq()) {
+    const size_t next = std::max<size_t>(1, entries_[through - horizon()].size());
+    if (points + next > max_points) break;
+    points += next;
+    ++through;
+  }
+  return through;
+}
+
 uint64_t DeltaLog::stable_seq() const {
   uint64_t stable = last_seq();
   for (const auto& [peer, acked] : acked_) stable = std::min(stable, acked);

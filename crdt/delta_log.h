@@ -57,6 +57,16 @@ class DeltaLog {
   // What `peer` needs now (NotFound for an unknown peer).
   absl::StatusOr<OutgoingDeltas> deltas_since(ReplicaId peer) const;
 
+  // The join of the deltas with seqs in (after, through]: one interval of a stream whose earlier
+  // intervals are already on their way. FailedPrecondition when after < horizon() (compacted),
+  // through > last_seq() or after >= through.
+  absl::StatusOr<PointSet> deltas_between(uint64_t after, uint64_t through) const;
+
+  // Where an interval starting after `after` should end so that it carries about `max_points`
+  // points: the largest seq whose deltas (after, seq] hold at most that many (counting each delta
+  // as at least one), but never less than after + 1. REQUIRES: horizon() <= after < last_seq().
+  uint64_t interval_end(uint64_t after, size_t max_points) const;
+
   // Drops every delta that all known peers have acknowledged. Returns how many were dropped.
   size_t compact();
 

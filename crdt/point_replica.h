@@ -45,7 +45,9 @@ class PointReplica {
                                                const std::vector<std::string>& keys);
 
   // Joins a delta (or full state) from a peer. Returns true iff the state changed.
-  bool apply(const PointSet& delta) { return state_.join(delta); }
+  bool apply(const PointSet& delta, std::vector<PointId>* touched = nullptr) {
+    return state_.join(delta, touched);
+  }
 
   ReplicaId id() const { return id_; }
   const PointSet& state() const { return state_; }

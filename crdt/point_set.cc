@@ -31,7 +31,7 @@ const Version& lww_winner(const std::vector<Version>& versions) {
 
 }  // namespace
 
-bool PointSet::join(const PointSet& delta) {
+bool PointSet::join(const PointSet& delta, std::vector<PointId>* touched) {
   bool changed = false;
 
   // Case: a version held here only, whose dot the delta has seen. The delta's writer observed
@@ -49,6 +49,9 @@ bool PointSet::join(const PointSet& delta) {
   for (const Dot& dot : delta.context_.cloud()) {
     if (dot_index_.contains(dot) && !delta.dot_index_.contains(dot)) removed.push_back(dot);
   }
+  if (touched != nullptr) {
+    for (const Dot& dot : removed) touched->push_back(dot_index_.at(dot).id);
+  }
   for (const Dot& dot : removed) remove_version(dot);
   changed |= !removed.empty();
 
@@ -60,12 +63,14 @@ bool PointSet::join(const PointSet& delta) {
     for (const VectorVersion& version : record.vector_versions) {
       if (context_.contains(version.dot)) continue;
       add_vector_version(id, version);
+      if (touched != nullptr) touched->push_back(id);
       changed = true;
     }
     for (const auto& [field, versions] : record.fields) {
       for (const FieldVersion& version : versions) {
         if (context_.contains(version.dot)) continue;
         add_field_version(id, field, version);
+        if (touched != nullptr) touched->push_back(id);
         changed = true;
       }
     }

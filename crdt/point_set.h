@@ -74,7 +74,9 @@ class PointSet {
   // Lattice join: commutative, associative, idempotent. A version survives iff both sides hold
   // it, or one side holds it and the other has not seen its dot (add-wins: a remove only removes
   // dots it observed). Contexts are joined last. Returns true iff this state changed.
-  bool join(const PointSet& delta);
+  // When `touched` is given, the ids whose record gained or lost a version are appended to it
+  // (possibly more than once): exactly the ids the join changed, found without a scan.
+  bool join(const PointSet& delta, std::vector<PointId>* touched = nullptr);
 
   // The current value of `id`, or nullopt when it does not exist (absent or only orphan fields).
   std::optional<PointValue> get(std::string_view id) const;

@@ -36,6 +36,7 @@ struct Hello {
   crdt::VersionVector vv;       // the sender's causal token
   std::optional<TransferResume> resume;
   bool want_reply = false;  // the sender has not heard our Hello in this session yet
+  crdt::ReplicaId to = 0;   // the replica the sender means to reach (0: any)
   bool operator==(const Hello&) const = default;
 };
 

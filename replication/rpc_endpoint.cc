@@ -73,6 +73,18 @@ class ReplicationEndpoint::ReplicatorServer final : public wire::Replicator::Ser
     return kj::READY_NOW;
   }
 
+  kj::Promise<void> gossip(GossipContext context) override {
+    ReplicationEndpoint& e = endpoint();
+    if (!e.gossip_handler_) refuse(e, absl::UnimplementedError("this node does not gossip"));
+    auto message = context.getParams().getMessage();
+    auto reply = e.gossip_handler_(
+        std::string_view(reinterpret_cast<const char*>(message.begin()), message.size()));
+    if (!reply.ok()) refuse(e, reply.status());
+    context.getResults().setReply(
+        kj::arrayPtr(reinterpret_cast<const kj::byte*>(reply->data()), reply->size()));
+    return kj::READY_NOW;
+  }
+
  private:
   ReplicationEndpoint& endpoint() {
     if (liveness_->endpoint == nullptr) {
@@ -124,6 +136,11 @@ ShardHost& ReplicationEndpoint::add_shard(crdt::ReplicaId self, ReplicatorOption
 ShardHost* ReplicationEndpoint::find_shard(const ShardRef& shard) {
   auto it = shards_.find(shard);
   return it == shards_.end() ? nullptr : it->second.get();
+}
+
+void ReplicationEndpoint::remove_shard(const ShardRef& shard) {
+  // At once, so that nothing of the shard (timers, sessions) can reach its store afterwards.
+  shards_.erase(shard);
 }
 
 kj::Promise<void> ReplicationEndpoint::accept_loop() {

@@ -7,9 +7,13 @@
 #include <kj/timer.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <string>
+#include <string_view>
 
+#include "absl/status/statusor.h"
 #include "replication/rpc_dialer.h"
 #include "replication/rpc_peer.h"
 #include "replication/rpc_shard_host.h"
@@ -42,6 +46,14 @@ class ReplicationEndpoint : private kj::TaskSet::ErrorHandler {
   ShardHost& add_shard(crdt::ReplicaId self, ReplicatorOptions options, ShardStore& store,
                        uint64_t seed);
   ShardHost* find_shard(const ShardRef& shard);
+  // Stops serving a shard replica at once: its sessions close and its timers stop, so nothing
+  // reaches its store afterwards. No-op when absent. Must not be called from inside one of that
+  // shard's own callbacks (its ShardStore, its sessions' calls).
+  void remove_shard(const ShardRef& shard);
+  // Answers Replicator.gossip calls (opaque bytes in, bytes out; an error status is returned to
+  // the caller as an exception). Without a handler gossip is refused (Unimplemented).
+  using GossipHandler = std::function<absl::StatusOr<std::string>(std::string_view message)>;
+  void set_gossip_handler(GossipHandler handler) { gossip_handler_ = std::move(handler); }
 
   const EndpointMetrics& metrics() const { return metrics_; }
   const RpcLimits& limits() const { return limits_; }
@@ -62,6 +74,7 @@ class ReplicationEndpoint : private kj::TaskSet::ErrorHandler {
   RpcLimits limits_;
   EndpointMetrics metrics_;
   std::map<ShardRef, std::unique_ptr<ShardHost>> shards_;
+  GossipHandler gossip_handler_;
   std::map<uint64_t, kj::Own<PeerConnection>> connections_;  // accepted, no session yet
   uint64_t next_connection_ = 1;
   kj::Own<kj::ConnectionReceiver> receiver_;

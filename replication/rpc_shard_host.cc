@@ -125,6 +125,11 @@ absl::StatusOr<ShardHost::Opened> ShardHost::open_inbound(
     const PeerMessage& their_hello, const std::function<kj::Own<PeerConnection>()>& take_connection,
     wire::DeltaSink::Client reply_sink) {
   const crdt::ReplicaId peer = their_hello.from;
+  if (const auto* hello = std::get_if<Hello>(&their_hello.body);
+      hello && hello->to != 0 && hello->to != self_) {
+    return absl::NotFoundError(absl::StrCat("this is replica ", self_, ", not ", hello->to,
+                                            " (the node at this address was replaced)"));
+  }
   if (!peers_.contains(peer)) {
     return absl::NotFoundError(absl::StrCat("replica ", peer, " is not a peer of replica ", self_));
   }

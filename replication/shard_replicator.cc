@@ -28,6 +28,7 @@ Hello ShardReplicator::make_hello(crdt::ReplicaId peer, const Peer& p) const {
   h.vv = store_.state().context().vv();
   if (p.incoming) h.resume = TransferResume{p.incoming->id, p.incoming->next_cursor};
   h.want_reply = !p.established;
+  h.to = peer;
   return h;
 }
 
@@ -212,46 +213,52 @@ void ShardReplicator::compact() {
 void ShardReplicator::pump(crdt::ReplicaId peer, Peer& p) {
   if (!p.established) return;
   if (p.outgoing) return pump_transfer(peer, p);
-  auto out = store_.log().deltas_since(peer);
-  if (!out.ok()) return;
-  switch (out->kind) {
-    case crdt::OutgoingDeltas::Kind::kUpToDate:
+  crdt::DeltaLog& log = store_.log();
+  auto acked = log.acked(peer);
+  if (!acked.ok()) return;
+  const uint64_t last = log.last_seq();
+  if (*acked >= last) return;  // up to date
+  if (*acked < log.horizon()) {
+    // Some delta the peer lacks was compacted away: only a full state is sure to cover it.
+    reset_window(p);
+    OutgoingTransfer t;
+    t.id = env_.random_u64() | 1;  // never 0, which means "none"
+    t.through_seq = last;
+    t.snapshot = store_.state().context();
+    auto bytes = context_only(t.snapshot);
+    if (!bytes.ok()) return;
+    t.snapshot_bytes = crdt::encode_point_set(*bytes);
+    p.outgoing = std::move(t);
+    ++metrics_.peers[peer].full_state_transfers;
+    return pump_transfer(peer, p);
+  }
+  // Intervals follow each other: the next starts where the last one in flight ended (or at the
+  // acknowledgement when none is), so no delta is sent twice while the window is open. A backlog
+  // goes as several bounded intervals, as many as the window holds.
+  while (true) {
+    const uint64_t after = std::max(*acked, p.sent_through);
+    if (last <= after) return;  // everything is in flight
+    if (p.in_flight.size() >= options_.max_in_flight) {
+      ++metrics_.peers[peer].backpressure_waits;
       return;
-    case crdt::OutgoingDeltas::Kind::kFullState: {
-      reset_window(p);
-      OutgoingTransfer t;
-      t.id = env_.random_u64() | 1;  // never 0, which means "none"
-      t.through_seq = out->through_seq;
-      t.snapshot = store_.state().context();
-      auto bytes = context_only(t.snapshot);
-      if (!bytes.ok()) return;
-      t.snapshot_bytes = crdt::encode_point_set(*bytes);
-      p.outgoing = std::move(t);
-      ++metrics_.peers[peer].full_state_transfers;
-      return pump_transfer(peer, p);
     }
-    case crdt::OutgoingDeltas::Kind::kDeltas:
-      break;
+    const uint64_t through = log.interval_end(after, options_.max_interval_points);
+    auto delta = log.deltas_between(after, through);
+    if (!delta.ok()) return;
+    std::string bytes = crdt::encode_point_set(*delta);
+    if (!p.in_flight.empty() && p.bytes_in_flight + bytes.size() > options_.max_bytes_in_flight) {
+      ++metrics_.peers[peer].backpressure_waits;
+      return;
+    }
+    if (p.in_flight.empty()) p.last_progress_ms = env_.now_ms();
+    p.in_flight.push_back(InFlight{through, {}, false, bytes.size()});
+    p.bytes_in_flight += bytes.size();
+    p.sent_through = through;
+    PeerMetrics& m = metrics_.peers[peer];
+    m.bytes_sent += bytes.size();
+    ++m.intervals_sent;
+    send(peer, DeltaInterval{after, through, std::move(bytes)});
   }
-  if (out->through_seq <= p.sent_through) return;  // already in flight
-  if (p.in_flight.size() >= options_.max_in_flight) {
-    ++metrics_.peers[peer].backpressure_waits;
-    return;
-  }
-  std::string bytes = crdt::encode_point_set(out->delta);
-  if (!p.in_flight.empty() && p.bytes_in_flight + bytes.size() > options_.max_bytes_in_flight) {
-    ++metrics_.peers[peer].backpressure_waits;
-    return;
-  }
-  const uint64_t after = *store_.log().acked(peer);
-  if (p.in_flight.empty()) p.last_progress_ms = env_.now_ms();
-  p.in_flight.push_back(InFlight{out->through_seq, {}, false, bytes.size()});
-  p.bytes_in_flight += bytes.size();
-  p.sent_through = out->through_seq;
-  PeerMetrics& m = metrics_.peers[peer];
-  m.bytes_sent += bytes.size();
-  ++m.intervals_sent;
-  send(peer, DeltaInterval{after, out->through_seq, std::move(bytes)});
 }
 
 void ShardReplicator::pump_transfer(crdt::ReplicaId peer, Peer& p) {
@@ -346,6 +353,13 @@ void ShardReplicator::handle(crdt::ReplicaId from, Peer&, const DeltaInterval& m
   }
   if (m.through_seq <= store_.joined_through(from)) {
     // Everything in it is joined already (a duplicate): just repeat the acknowledgement.
+    send(from, DeltaAck{store_.joined_through(from)});
+    return;
+  }
+  if (m.after_seq > store_.joined_through(from)) {
+    // A gap: an earlier interval was lost (or overtaken). Joining this one would be harmless for
+    // the state, but joined_through could then not claim its seq. Drop it; the sender resends
+    // from our acknowledgement after its ack timeout.
     send(from, DeltaAck{store_.joined_through(from)});
     return;
   }

@@ -55,8 +55,11 @@ struct ReplicatorOptions {
   size_t max_in_flight = 4;
   size_t max_bytes_in_flight = 4u << 20;
   size_t max_chunk_bytes = 256u << 10;  // target size of a full-state chunk
-  int64_t tick_ms = 1000;               // anti-entropy period (jittered by +-25%)
-  int64_t ack_timeout_ms = 3000;        // no ack progress this long: resend from the last ack
+  // Points per delta interval (at least one whole delta): bounds the work of one apply and the
+  // bytes a lost interval costs, and lets a backlog flow as a pipelined window of intervals.
+  size_t max_interval_points = 2048;
+  int64_t tick_ms = 1000;         // anti-entropy period (jittered by +-25%)
+  int64_t ack_timeout_ms = 3000;  // no ack progress this long: resend from the last ack
   // A peer disconnected this long stops gating log compaction (it gets a full state when back),
   // so a dead peer costs bounded memory. 0 disables detaching.
   int64_t detach_after_ms = 60'000;

@@ -50,6 +50,7 @@ struct Builder {
     from.setProtocolVersion(wire::PROTOCOL_VERSION);
     b.setJoinedThrough(h.joined_through);
     b.setWantReply(h.want_reply);
+    b.setToReplicaId(h.to);
     b.setVersionVector(bytes_of(crdt::encode_version_vector(h.vv)));
     if (h.resume) {
       b.setHasResume(true);
@@ -122,6 +123,7 @@ absl::StatusOr<PeerMessage> read(wire::PeerMessage::Reader in) {
       h.region = std::string(from.getRegion().cStr(), from.getRegion().size());
       h.joined_through = r.getJoinedThrough();
       h.want_reply = r.getWantReply();
+      h.to = r.getToReplicaId();
       auto vv = get_vv(r.getVersionVector());
       if (!vv.ok()) return vv.status();
       h.vv = *std::move(vv);

@@ -32,6 +32,40 @@ TEST(DeltaLogTest, IntervalJoinsEverythingUnacked) {
   EXPECT_EQ(log.deltas_since(2)->kind, Kind::kUpToDate);
 }
 
+TEST(DeltaLogTest, DeltasBetweenJoinsExactlyTheRange) {
+  PointReplica a(1);
+  DeltaLog log;
+  log.add_peer(2);
+  log.append(a.upsert("x", {1}, {}, {1, 0}));
+  log.append(a.upsert("y", {2}, {}, {2, 0}));
+  log.append(a.upsert("z", {3}, {}, {3, 0}));
+  auto middle = log.deltas_between(1, 2);
+  MERIDIAN_ASSERT_OK(middle);
+  EXPECT_EQ(middle->size(), 1u);
+  EXPECT_TRUE(middle->get("y").has_value());
+  auto all = log.deltas_between(0, 3);
+  MERIDIAN_ASSERT_OK(all);
+  EXPECT_EQ(digest(*all), digest(a.state()));
+  MERIDIAN_EXPECT_CODE(log.deltas_between(2, 2).status(), absl::StatusCode::kFailedPrecondition);
+  MERIDIAN_EXPECT_CODE(log.deltas_between(2, 4).status(), absl::StatusCode::kFailedPrecondition);
+  MERIDIAN_ASSERT_OK(log.acknowledge(2, 2));
+  log.compact();
+  // Compacted deltas are gone: an interval starting before the horizon cannot be built.
+  MERIDIAN_EXPECT_CODE(log.deltas_between(1, 3).status(), absl::StatusCode::kFailedPrecondition);
+  MERIDIAN_ASSERT_OK(log.deltas_between(2, 3));
+}
+
+TEST(DeltaLogTest, IntervalEndBoundsThePointsOfAnInterval) {
+  PointReplica a(1);
+  DeltaLog log;
+  for (int i = 0; i < 10; ++i) log.append(a.upsert("p" + std::to_string(i), {1}, {}, {1, 0}));
+  EXPECT_EQ(log.interval_end(0, 3), 3u);
+  EXPECT_EQ(log.interval_end(3, 3), 6u);
+  EXPECT_EQ(log.interval_end(8, 3), 10u);  // never past the last seq
+  EXPECT_EQ(log.interval_end(4, 0), 5u);   // at least one delta
+  EXPECT_EQ(log.interval_end(0, 100), 10u);
+}
+
 TEST(DeltaLogTest, AcksAreMonotonicAndChecked) {
   DeltaLog log;
   log.add_peer(2);

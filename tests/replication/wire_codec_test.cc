@@ -16,8 +16,8 @@ std::vector<PeerMessage> samples() {
   vv.include(crdt::Dot{3, 9});
   const ShardRef shard{"docs", 7};
   return {
-      PeerMessage{shard, 1, Hello{"eu", 4, vv, TransferResume{77, "id5"}, true}},
-      PeerMessage{shard, 1, Hello{"us", 0, {}, std::nullopt, false}},
+      PeerMessage{shard, 1, Hello{"eu", 4, vv, TransferResume{77, "id5"}, true, 42}},
+      PeerMessage{shard, 1, Hello{"us", 0, {}, std::nullopt, false, 0}},
       PeerMessage{shard, 2, DeltaInterval{3, 8, std::string("MCRD\x01\x01xyz", 9)}},
       PeerMessage{shard, 2, DeltaAck{8}},
       PeerMessage{shard, 3, Exchange{5, vv, true}},
