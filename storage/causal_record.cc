@@ -8,6 +8,8 @@ namespace {
 
 constexpr uint8_t kCausalRecordVersion = 1;
 constexpr size_t kFixedBytes = 1 + 8 + 8 + 8 + 4;
+constexpr uint8_t kJoinedThroughVersion = 1;
+constexpr size_t kJoinedThroughBytes = 1 + 8;
 
 void put_le(std::string& out, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
@@ -52,6 +54,26 @@ absl::StatusOr<CausalRecord> decode_causal_record(std::string_view value) {
   }
   record.context = std::string(value.substr(kFixedBytes));
   return record;
+}
+
+std::string encode_joined_through(uint64_t through_seq) {
+  std::string out;
+  out.reserve(kJoinedThroughBytes);
+  out.push_back(static_cast<char>(kJoinedThroughVersion));
+  put_le(out, through_seq, 8);
+  return out;
+}
+
+absl::StatusOr<uint64_t> decode_joined_through(std::string_view value) {
+  if (value.empty()) return absl::DataLossError("joined-through record: empty");
+  if (static_cast<uint8_t>(value[0]) != kJoinedThroughVersion) {
+    return absl::UnimplementedError(
+        absl::StrCat("joined-through record: version ", static_cast<uint8_t>(value[0])));
+  }
+  if (value.size() != kJoinedThroughBytes) {
+    return absl::DataLossError("joined-through record: wrong length");
+  }
+  return get_le(value, 1, 8);
 }
 
 }  // namespace meridian::storage

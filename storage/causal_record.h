@@ -1,5 +1,6 @@
-// The per-collection causal record kept in the `causal` database: the replica's identity, its
-// causal context, its clock's persisted bound and its delta log's next seq. Pure encoding.
+// The per-collection causal record kept in the `causal` database (the replica's identity, its
+// causal context, its clock's persisted bound and its delta log's next seq), and the per-peer
+// joined-through value of the `joined` database. Pure encoding.
 #pragma once
 
 #include <cstdint>
@@ -25,5 +26,11 @@ struct CausalRecord {
 std::string encode_causal_record(const CausalRecord& record);
 // DataLoss on a malformed value, Unimplemented for another version.
 absl::StatusOr<CausalRecord> decode_causal_record(std::string_view value);
+
+// The value of a joined-through record (before sealing): version byte (1), then the highest seq
+// of the peer's delta log joined here (u64 LE).
+std::string encode_joined_through(uint64_t through_seq);
+// DataLoss on a malformed value, Unimplemented for another version.
+absl::StatusOr<uint64_t> decode_joined_through(std::string_view value);
 
 }  // namespace meridian::storage

@@ -9,8 +9,9 @@ namespace meridian::storage {
 namespace {
 
 constexpr uint8_t kPointValueVersion = 1;
-// Version 2 appends the HNSW parameters; version 1 records (flat only) still decode.
-constexpr uint8_t kCollectionValueVersion = 2;
+// Version 2 appends the HNSW parameters, version 3 the IVF and segment parameters (and allows
+// index kind ivf_flat); version 1 (flat only) and 2 records still decode, with defaults.
+constexpr uint8_t kCollectionValueVersion = 3;
 constexpr uint8_t kKindNumber = 0;
 constexpr uint8_t kKindUuid = 1;
 
@@ -112,13 +113,16 @@ std::string encode_collection_value(const StoredCollection& c) {
   out.append(c.config.name);
   put_u32_le(out, c.config.hnsw_m);
   put_u32_le(out, c.config.hnsw_ef_construction);
+  put_u32_le(out, c.config.ivf_nlist);
+  put_u32_le(out, c.config.segment_seal_points);
+  put_u32_le(out, c.config.segment_rebuild_deleted_percent);
   return out;
 }
 
 absl::StatusOr<StoredCollection> decode_collection_value(std::string_view value) {
   if (value.size() < 15) return absl::DataLossError("collection record too short");
   const uint8_t version = static_cast<uint8_t>(value[0]);
-  if (version != 1 && version != kCollectionValueVersion) {
+  if (version < 1 || version > kCollectionValueVersion) {
     return absl::DataLossError("collection record has unknown version");
   }
   StoredCollection c;
@@ -126,14 +130,16 @@ absl::StatusOr<StoredCollection> decode_collection_value(std::string_view value)
   c.config.dim = get_u32_le(value.substr(5));
   uint8_t metric = static_cast<uint8_t>(value[9]);
   uint8_t kind = static_cast<uint8_t>(value[10]);
-  const uint8_t max_kind = version == 1 ? 0 : static_cast<uint8_t>(IndexKind::kHnsw);
+  const uint8_t max_kind = version == 1   ? 0
+                           : version == 2 ? static_cast<uint8_t>(IndexKind::kHnsw)
+                                          : static_cast<uint8_t>(IndexKind::kIvfFlat);
   if (metric > static_cast<uint8_t>(Metric::kDot) || kind > max_kind) {
     return absl::DataLossError("collection record has unknown metric or index kind");
   }
   c.config.metric = static_cast<Metric>(metric);
   c.config.index_kind = static_cast<IndexKind>(kind);
   uint32_t name_len = get_u32_le(value.substr(11));
-  const size_t params_bytes = version == 1 ? 0 : 8;
+  const size_t params_bytes = version == 1 ? 0 : version == 2 ? 8 : 20;
   if (value.size() != 15 + static_cast<size_t>(name_len) + params_bytes) {
     return absl::DataLossError("collection record length mismatch");
   }
@@ -141,6 +147,11 @@ absl::StatusOr<StoredCollection> decode_collection_value(std::string_view value)
   if (version >= 2) {
     c.config.hnsw_m = get_u32_le(value.substr(15 + name_len));
     c.config.hnsw_ef_construction = get_u32_le(value.substr(19 + name_len));
+  }
+  if (version >= 3) {
+    c.config.ivf_nlist = get_u32_le(value.substr(23 + name_len));
+    c.config.segment_seal_points = get_u32_le(value.substr(27 + name_len));
+    c.config.segment_rebuild_deleted_percent = get_u32_le(value.substr(31 + name_len));
   }
   return c;
 }

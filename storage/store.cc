@@ -1,6 +1,6 @@
 // LMDB-backed Store; see store.h. Named databases: `meta` (node identity, collection
 // records, id counter) and `points` (collection id + point id -> sealed point record); the CRDT
-// databases `crdt`, `causal` and `log` are written by store_crdt.cc.
+// databases `crdt`, `causal`, `log` and `joined` are written by store_crdt.cc.
 #include "storage/store.h"
 
 #include <sys/stat.h>
@@ -21,6 +21,7 @@ using internal::Txn;
 
 using internal::kCausalDb;
 using internal::kCrdtDb;
+using internal::kJoinedDb;
 using internal::kLogDb;
 using internal::kMetaDb;
 using internal::kPointsDb;
@@ -101,6 +102,11 @@ absl::Status Store::open_databases() {
     return s;
   }
   if (auto s = lmdb_status(mdb_dbi_open(txn.get(), "log", MDB_CREATE, &log_dbi_), "open log");
+      !s.ok()) {
+    return s;
+  }
+  if (auto s =
+          lmdb_status(mdb_dbi_open(txn.get(), "joined", MDB_CREATE, &joined_dbi_), "open joined");
       !s.ok()) {
     return s;
   }
@@ -216,7 +222,7 @@ absl::Status Store::drop_collection(const std::string& name) {
   }
 
   std::string prefix = collection_key_prefix(stored->id);
-  for (MDB_dbi dbi : {points_dbi_, crdt_dbi_, log_dbi_}) {
+  for (MDB_dbi dbi : {points_dbi_, crdt_dbi_, log_dbi_, joined_dbi_}) {
     Cursor cursor;
     if (auto s = cursor.open(txn.get(), dbi); !s.ok()) return s;
     // Re-seek to the prefix after every delete: LMDB's cursor position after the last record
@@ -421,7 +427,7 @@ absl::StatusOr<Store::KeyUsage> Store::key_usage() const {
   Txn txn;
   if (auto s = txn.begin(env_, true); !s.ok()) return s;
   KeyUsage usage;
-  for (MDB_dbi dbi : {meta_dbi_, points_dbi_, crdt_dbi_, causal_dbi_, log_dbi_}) {
+  for (MDB_dbi dbi : {meta_dbi_, points_dbi_, crdt_dbi_, causal_dbi_, log_dbi_, joined_dbi_}) {
     Cursor cursor;
     if (auto s = cursor.open(txn.get(), dbi); !s.ok()) return s;
     MDB_val key, value;
@@ -443,11 +449,9 @@ absl::StatusOr<Store::KeyUsage> Store::key_usage() const {
 absl::StatusOr<Store::ResealBatch> Store::reseal_batch(std::string* cursor_state,
                                                        size_t max_values) {
   // The cursor is one byte naming the database (an index into `dbs`) and the last key examined.
-  const std::pair<MDB_dbi, std::string_view> dbs[] = {{meta_dbi_, kMetaDb},
-                                                      {points_dbi_, kPointsDb},
-                                                      {crdt_dbi_, kCrdtDb},
-                                                      {causal_dbi_, kCausalDb},
-                                                      {log_dbi_, kLogDb}};
+  const std::pair<MDB_dbi, std::string_view> dbs[] = {
+      {meta_dbi_, kMetaDb},     {points_dbi_, kPointsDb}, {crdt_dbi_, kCrdtDb},
+      {causal_dbi_, kCausalDb}, {log_dbi_, kLogDb},       {joined_dbi_, kJoinedDb}};
   const size_t kLastDb = std::size(dbs) - 1;
   size_t db_index = cursor_state->empty() ? 0 : static_cast<uint8_t>((*cursor_state)[0]);
   std::string last_key = cursor_state->empty() ? "" : cursor_state->substr(1);

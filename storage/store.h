@@ -1,6 +1,7 @@
 // A node's durable store: one LMDB environment holding collections, their points (the
-// materialised view), and their CRDT state (per-id slices, causal record, delta log), every
-// value sealed through crypto::RecordSealer. The only place in Meridian that opens LMDB.
+// materialised view), and their CRDT state (per-id slices, causal record, delta log, and how far
+// each peer replica's log is joined), every value sealed through crypto::RecordSealer. The only
+// place in Meridian that opens LMDB.
 //
 // Thread safety: all methods may be called from any thread. Write transactions are
 // serialised by LMDB; reads run in their own read-only snapshots.
@@ -60,6 +61,13 @@ struct CrdtWrite {
   uint64_t log_seq = 0;
   std::string log_delta;
   uint64_t log_compact_through = 0;
+  // A delta received from a peer replica: the durable record that every delta of `peer`'s log
+  // with seq <= `through_seq` is joined here (replaces the previous record of that peer).
+  struct JoinedThrough {
+    uint64_t peer = 0;  // the peer's replica id
+    uint64_t through_seq = 0;
+  };
+  std::optional<JoinedThrough> joined_through;
   // The materialised view in `points`: winners to put, ids that no longer exist to remove.
   std::vector<PointRecord> put_points;
   std::vector<PointId> delete_points;
@@ -87,10 +95,17 @@ class Store {
   // This node's identity, recorded on the first open of the directory.
   const std::string& node_id() const { return node_id_; }
 
+  // Node-level records of the meta database outside the collection records (e.g. the
+  // collection catalog), sealed like every value. `key` must not start with "collection/".
+  // read_meta: nullopt when absent; DataLoss when the value does not open.
+  absl::StatusOr<std::optional<std::string>> read_meta(std::string_view key) const;
+  absl::Status write_meta(std::string_view key, std::string_view value);
+
   absl::StatusOr<std::vector<StoredCollection>> list_collections() const;
   // AlreadyExists when a collection of that name exists.
   absl::StatusOr<StoredCollection> create_collection(const CollectionConfig& config);
-  // Removes the collection and all its points in one transaction. NotFound when absent.
+  // Removes the collection, its points and its CRDT records (slices, causal record, delta log,
+  // joined-through records) in one transaction. NotFound when absent.
   absl::Status drop_collection(const std::string& name);
 
   // Inserts or replaces `points` atomically. Later duplicates of an id in one batch win.
@@ -114,8 +129,8 @@ class Store {
   absl::Status for_each_point(uint32_t collection_id, const PointVisitor& fn,
                               const CorruptVisitor& on_corrupt = nullptr) const;
 
-  // Commits `write` to `crdt`, `causal`, `log` and `points` in one transaction: all of it or,
-  // on any error (sealing included), none of it.
+  // Commits `write` to `crdt`, `causal`, `log`, `joined` and `points` in one transaction: all of it
+  // or, on any error (sealing included), none of it.
   absl::StatusOr<CrdtWriteResult> commit_crdt_write(uint32_t collection_id, const CrdtWrite& write);
   // The collection's causal record; nullopt when it has none (a collection written before the
   // CRDT, or a fresh one). DataLoss (or FailedPrecondition for an unknown key) when it fails to
@@ -128,6 +143,18 @@ class Store {
                                    const CorruptVisitor& on_corrupt = nullptr) const;
   // Number of delta-log entries held for the collection.
   absl::StatusOr<uint64_t> log_entry_count(uint32_t collection_id) const;
+  // Calls `fn(seq, delta)` for every delta-log entry of the collection in seq order. An entry
+  // that fails to open goes to `on_corrupt` (when given) and is skipped; else the scan stops.
+  using LogVisitor = std::function<absl::Status(uint64_t seq, std::string&& delta)>;
+  absl::Status for_each_log_entry(uint32_t collection_id, const LogVisitor& fn,
+                                  const CorruptVisitor& on_corrupt = nullptr) const;
+  // Removes, in one transaction, every delta-log entry of the collection with seq <=
+  // `through_seq` (entries a replica's in-memory log compacted away). Returns how many went.
+  absl::StatusOr<uint64_t> trim_log(uint32_t collection_id, uint64_t through_seq);
+  // Every joined-through record of the collection (written by commit_crdt_write): peer replica
+  // id -> the highest seq of that peer's delta log joined here. DataLoss (or FailedPrecondition
+  // for an unknown key) when a record fails to open or decode.
+  absl::StatusOr<std::map<uint64_t, uint64_t>> read_joined_through(uint32_t collection_id) const;
 
   // Key rotation support. How many stored values (every database) are sealed under each key id
   // (0 = plaintext framing); values whose header cannot be read are counted under `unreadable`.
@@ -168,6 +195,8 @@ class Store {
                                       const PointRecord& point, int64_t* stored_bytes_delta);
   absl::StatusOr<bool> delete_point_view(MDB_txn* txn, uint32_t collection_id, const PointId& id,
                                          int64_t* stored_bytes_delta);
+  // Removes the collection's log entries with seq <= through_seq inside a write transaction.
+  absl::StatusOr<uint64_t> trim_log_in(MDB_txn* txn, uint32_t collection_id, uint64_t through_seq);
 
   MDB_env* env_;
   const crypto::RecordSealer& sealer_;
@@ -176,6 +205,7 @@ class Store {
   MDB_dbi crdt_dbi_ = 0;
   MDB_dbi causal_dbi_ = 0;
   MDB_dbi log_dbi_ = 0;
+  MDB_dbi joined_dbi_ = 0;
   std::string node_id_;
 };
 

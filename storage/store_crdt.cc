@@ -1,5 +1,6 @@
-// The CRDT side of Store (see store.h): the atomic write of a CRDT operation across `crdt`,
-// `causal`, `log` and `points`, and the reads a replica resumes from.
+// The CRDT side of Store (see store.h): the atomic write of a CRDT operation (local, or a delta
+// received from a peer) across `crdt`, `causal`, `log`, `joined` and `points`, the trimming of
+// compacted log entries, and the reads a replica resumes from.
 #include "absl/strings/str_cat.h"
 #include "storage/internal/databases.h"
 #include "storage/internal/lmdb.h"
@@ -12,6 +13,7 @@ using internal::Cursor;
 using internal::from_val;
 using internal::kCausalDb;
 using internal::kCrdtDb;
+using internal::kJoinedDb;
 using internal::kLogDb;
 using internal::kPointsDb;
 using internal::lmdb_status;
@@ -66,21 +68,20 @@ absl::StatusOr<CrdtWriteResult> Store::commit_crdt_write(uint32_t collection_id,
     }
   }
   if (write.log_compact_through != 0) {
-    Cursor cursor;
-    if (auto s = cursor.open(txn.get(), log_dbi_); !s.ok()) return s;
-    int rc = MDB_SUCCESS;
-    // Re-seek after every delete (see drop_collection).
-    while (true) {
-      MDB_val key = to_val(prefix), value;
-      rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_SET_RANGE);
-      if (rc != MDB_SUCCESS || !from_val(key).starts_with(prefix) ||
-          internal::log_key_seq(from_val(key)) > write.log_compact_through) {
-        break;
-      }
-      if (auto s = lmdb_status(mdb_cursor_del(cursor.get(), 0), "compact log"); !s.ok()) return s;
+    auto trimmed = trim_log_in(txn.get(), collection_id, write.log_compact_through);
+    if (!trimmed.ok()) return trimmed.status();
+  }
+  if (write.joined_through) {
+    std::string key_bytes = internal::encode_joined_key(prefix, write.joined_through->peer);
+    auto sealed = sealer_.seal(kJoinedDb, key_bytes,
+                               encode_joined_through(write.joined_through->through_seq));
+    if (!sealed.ok()) return sealed.status();
+    MDB_val key = to_val(key_bytes), value = to_val(*sealed);
+    if (auto s = lmdb_status(mdb_put(txn.get(), joined_dbi_, &key, &value, 0),
+                             "write joined-through record");
+        !s.ok()) {
+      return s;
     }
-    cursor.close();
-    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "compact log");
   }
 
   for (const PointRecord& point : write.put_points) {
@@ -157,6 +158,98 @@ absl::StatusOr<uint64_t> Store::log_entry_count(uint32_t collection_id) const {
   }
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "scan log");
   return n;
+}
+
+absl::StatusOr<uint64_t> Store::trim_log_in(MDB_txn* txn, uint32_t collection_id,
+                                            uint64_t through_seq) {
+  const std::string prefix = collection_key_prefix(collection_id);
+  Cursor cursor;
+  if (auto s = cursor.open(txn, log_dbi_); !s.ok()) return s;
+  uint64_t trimmed = 0;
+  int rc = MDB_SUCCESS;
+  // Re-seek after every delete (see drop_collection). Entries sort by seq, so the scan stops at
+  // the first entry above `through_seq`: trimming costs what it removes.
+  while (true) {
+    MDB_val key = to_val(prefix), value;
+    rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_SET_RANGE);
+    if (rc != MDB_SUCCESS || !from_val(key).starts_with(prefix) ||
+        internal::log_key_seq(from_val(key)) > through_seq) {
+      break;
+    }
+    if (auto s = lmdb_status(mdb_cursor_del(cursor.get(), 0), "trim log"); !s.ok()) return s;
+    ++trimmed;
+  }
+  cursor.close();
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "trim log");
+  return trimmed;
+}
+
+absl::StatusOr<uint64_t> Store::trim_log(uint32_t collection_id, uint64_t through_seq) {
+  Txn txn;
+  if (auto s = txn.begin(env_, false); !s.ok()) return s;
+  auto trimmed = trim_log_in(txn.get(), collection_id, through_seq);
+  if (!trimmed.ok()) return trimmed.status();
+  if (*trimmed == 0) return trimmed;  // nothing to commit
+  if (auto s = txn.commit(); !s.ok()) return s;
+  return trimmed;
+}
+
+absl::Status Store::for_each_log_entry(uint32_t collection_id, const LogVisitor& fn,
+                                       const CorruptVisitor& on_corrupt) const {
+  Txn txn;
+  if (auto s = txn.begin(env_, true); !s.ok()) return s;
+  Cursor cursor;
+  if (auto s = cursor.open(txn.get(), log_dbi_); !s.ok()) return s;
+  const std::string prefix = collection_key_prefix(collection_id);
+  MDB_val key = to_val(prefix), value;
+  int rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_SET_RANGE);
+  while (rc == MDB_SUCCESS && from_val(key).starts_with(prefix)) {
+    absl::StatusOr<std::string> opened =
+        from_val(key).size() == prefix.size() + 8
+            ? sealer_.open(kLogDb, from_val(key), from_val(value))
+            : absl::StatusOr<std::string>(absl::DataLossError("malformed key"));
+    if (!opened.ok()) {
+      absl::Status error(opened.status().code(),
+                         absl::StrCat("delta-log entry: ", opened.status().message()));
+      if (!on_corrupt) return error;
+      on_corrupt(error);
+    } else if (auto s = fn(internal::log_key_seq(from_val(key)), *std::move(opened)); !s.ok()) {
+      return s;
+    }
+    rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT);
+  }
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "scan log");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::map<uint64_t, uint64_t>> Store::read_joined_through(
+    uint32_t collection_id) const {
+  Txn txn;
+  if (auto s = txn.begin(env_, true); !s.ok()) return s;
+  Cursor cursor;
+  if (auto s = cursor.open(txn.get(), joined_dbi_); !s.ok()) return s;
+  const std::string prefix = collection_key_prefix(collection_id);
+  std::map<uint64_t, uint64_t> out;
+  MDB_val key = to_val(prefix), value;
+  int rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_SET_RANGE);
+  while (rc == MDB_SUCCESS && from_val(key).starts_with(prefix)) {
+    if (from_val(key).size() != prefix.size() + 8) {
+      return absl::DataLossError("joined-through record: malformed key");
+    }
+    const uint64_t peer = internal::log_key_seq(from_val(key));
+    auto opened = sealer_.open(kJoinedDb, from_val(key), from_val(value));
+    if (!opened.ok()) {
+      return absl::Status(
+          opened.status().code(),
+          absl::StrCat("joined-through record of peer ", peer, ": ", opened.status().message()));
+    }
+    auto through = decode_joined_through(*opened);
+    if (!through.ok()) return through.status();
+    out.emplace(peer, *through);
+    rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT);
+  }
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return lmdb_status(rc, "scan joined-through");
+  return out;
 }
 
 }  // namespace meridian::storage

@@ -1,5 +1,5 @@
-// Tests of the `causal` record encoding: exact round trip, and truncation or a bad version fail
-// cleanly.
+// Tests of the `causal` record and joined-through value encodings: exact round trip, and
+// truncation or a bad version fail cleanly.
 #include "storage/causal_record.h"
 
 #include "tests/support/test_support.h"
@@ -25,6 +25,25 @@ TEST(CausalRecordTest, CorruptionIsRejected) {
   MERIDIAN_EXPECT_CODE(decode_causal_record(other_version), absl::StatusCode::kUnimplemented);
   MERIDIAN_EXPECT_CODE(decode_causal_record(encode_causal_record(CausalRecord{0, "", 0, 1})),
                        absl::StatusCode::kDataLoss);
+}
+
+TEST(JoinedThroughTest, RoundTripIsExact) {
+  for (uint64_t seq : {uint64_t{0}, uint64_t{1}, uint64_t{0xfedcba9876543210ULL}}) {
+    auto decoded = decode_joined_through(encode_joined_through(seq));
+    MERIDIAN_ASSERT_OK(decoded);
+    EXPECT_EQ(*decoded, seq);
+  }
+}
+
+TEST(JoinedThroughTest, CorruptionIsRejected) {
+  const std::string bytes = encode_joined_through(77);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    MERIDIAN_EXPECT_CODE(decode_joined_through(bytes.substr(0, n)), absl::StatusCode::kDataLoss);
+  }
+  MERIDIAN_EXPECT_CODE(decode_joined_through(bytes + "x"), absl::StatusCode::kDataLoss);
+  std::string other_version = bytes;
+  other_version[0] = 2;
+  MERIDIAN_EXPECT_CODE(decode_joined_through(other_version), absl::StatusCode::kUnimplemented);
 }
 
 }  // namespace

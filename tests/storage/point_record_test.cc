@@ -93,5 +93,36 @@ TEST(PointRecordTest, HnswParametersRoundTripAndVersionOneRecordsStillDecode) {
   MERIDIAN_EXPECT_CODE(decode_collection_value(v1), absl::StatusCode::kDataLoss);
 }
 
+TEST(PointRecordTest, CollectionValueVersion3HoldsIvfAndSegmentSettingsAndVersion2StillDecodes) {
+  StoredCollection c{5, {"v", 32, Metric::kL2, IndexKind::kIvfFlat}};
+  c.config.ivf_nlist = 256;
+  c.config.segment_seal_points = 5000;
+  c.config.segment_rebuild_deleted_percent = 40;
+  const std::string v3 = encode_collection_value(c);
+  EXPECT_EQ(v3[0], 3);
+  auto back = decode_collection_value(v3);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, c);
+  MERIDIAN_EXPECT_CODE(decode_collection_value(v3.substr(0, v3.size() - 1)),
+                       absl::StatusCode::kDataLoss);
+  std::string unknown_kind = v3;
+  unknown_kind[10] = 3;
+  MERIDIAN_EXPECT_CODE(decode_collection_value(unknown_kind), absl::StatusCode::kDataLoss);
+
+  // A version-2 record (HNSW parameters, nothing after them) takes the segment defaults; it
+  // cannot name ivf_flat.
+  StoredCollection h{6, {"h", 8, Metric::kL2, IndexKind::kHnsw, 24, 300}};
+  std::string v2 = encode_collection_value(h).substr(0, 15 + 1 + 8);
+  v2[0] = 2;
+  auto old = decode_collection_value(v2);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->config.hnsw_m, 24u);
+  EXPECT_EQ(old->config.ivf_nlist, 0u);
+  EXPECT_EQ(old->config.segment_seal_points, kDefaultSegmentSealPoints);
+  EXPECT_EQ(old->config.segment_rebuild_deleted_percent, kDefaultSegmentRebuildDeletedPercent);
+  v2[10] = static_cast<char>(IndexKind::kIvfFlat);
+  MERIDIAN_EXPECT_CODE(decode_collection_value(v2), absl::StatusCode::kDataLoss);
+}
+
 }  // namespace
 }  // namespace meridian::storage

@@ -1,6 +1,9 @@
-// Tests of Store's CRDT side over real LMDB files: one write lands in `crdt`, `causal`, `log` and
-// `points` together or not at all, the log compacts, and a corrupt slice is skipped and reported.
+// Tests of Store's CRDT side over real LMDB files: one write lands in `crdt`, `causal`, `log`,
+// `joined` and `points` together or not at all, the log compacts and trims, joined-through records
+// survive and go with their collection, and a corrupt slice is skipped and reported.
 #include <atomic>
+#include <cstdint>
+#include <map>
 
 #include "crypto/plaintext_record_sealer.h"
 #include "storage/store.h"
@@ -172,6 +175,109 @@ TEST(StoreCrdtTest, KeyUsageAndResealCoverTheCrdtDatabases) {
     examined += batch->examined;
   } while (!cursor.empty());
   EXPECT_EQ(examined, 9u);
+}
+
+std::vector<uint64_t> log_seqs(const Store& store, uint32_t collection_id) {
+  std::vector<uint64_t> seqs;
+  auto s = store.for_each_log_entry(collection_id, [&](uint64_t seq, std::string&& delta) {
+    EXPECT_EQ(delta, "delta-" + std::to_string(seq));
+    seqs.push_back(seq);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  return seqs;
+}
+
+TEST(StoreCrdtTest, JoinedThroughRecordsAreWrittenReplacedAndDroppedWithTheCollection) {
+  TempDir dir;
+  FailingSealer sealer;
+  auto store = open_store(dir, sealer);
+  auto c = store->create_collection({"c", 2, Metric::kL2, IndexKind::kFlat});
+  auto other = store->create_collection({"other", 2, Metric::kL2, IndexKind::kFlat});
+  MERIDIAN_ASSERT_OK(c);
+  MERIDIAN_ASSERT_OK(other);
+  EXPECT_TRUE(store->read_joined_through(c->id).value().empty());
+
+  CrdtWrite w = sample_write(1);
+  w.joined_through = CrdtWrite::JoinedThrough{0xfeedULL, 7};
+  MERIDIAN_ASSERT_OK(store->commit_crdt_write(c->id, w));
+  CrdtWrite w2 = sample_write(2);
+  w2.joined_through = CrdtWrite::JoinedThrough{3, 1};
+  MERIDIAN_ASSERT_OK(store->commit_crdt_write(c->id, w2));
+  CrdtWrite w3 = sample_write(3);
+  w3.joined_through = CrdtWrite::JoinedThrough{0xfeedULL, 9};  // replaces 7
+  MERIDIAN_ASSERT_OK(store->commit_crdt_write(c->id, w3));
+  CrdtWrite o = sample_write(1);
+  o.joined_through = CrdtWrite::JoinedThrough{3, 4};
+  MERIDIAN_ASSERT_OK(store->commit_crdt_write(other->id, o));
+
+  const std::map<uint64_t, uint64_t> expected{{3, 1}, {0xfeedULL, 9}};
+  EXPECT_EQ(store->read_joined_through(c->id).value(), expected);
+  // Durable: a reopened store reads the same.
+  store.reset();
+  store = open_store(dir, sealer);
+  EXPECT_EQ(store->read_joined_through(c->id).value(), expected);
+  // Sealed like every other value (counted by key usage: 2 + 1 joined-through records).
+  EXPECT_GE(store->key_usage()->values_by_key_id.at(0), 3u);
+
+  MERIDIAN_ASSERT_OK(store->drop_collection("c"));
+  EXPECT_TRUE(store->read_joined_through(c->id).value().empty());
+  EXPECT_EQ(store->read_joined_through(other->id).value(), (std::map<uint64_t, uint64_t>{{3, 4}}));
+}
+
+TEST(StoreCrdtTest, ASealFailureOfTheJoinedThroughRecordCommitsNothing) {
+  TempDir dir;
+  FailingSealer sealer;
+  auto store = open_store(dir, sealer);
+  auto c = store->create_collection({"c", 2, Metric::kL2, IndexKind::kFlat});
+  MERIDIAN_ASSERT_OK(c);
+  CrdtWrite w = sample_write(1);
+  w.joined_through = CrdtWrite::JoinedThrough{5, 3};
+  // Seals: 2 slices, causal record, log entry, joined-through record (the 5th), 2 points.
+  sealer.arm(5);
+  MERIDIAN_EXPECT_CODE(store->commit_crdt_write(c->id, w), absl::StatusCode::kInternal);
+  sealer.arm(0);
+  EXPECT_TRUE(store->read_joined_through(c->id).value().empty());
+  EXPECT_EQ(store->log_entry_count(c->id).value(), 0u);
+  EXPECT_FALSE(store->read_causal(c->id).value().has_value());
+  EXPECT_TRUE(slices_of(*store, c->id).empty());
+}
+
+TEST(StoreCrdtTest, LogEntriesAreReadInSeqOrderAndTrimmed) {
+  TempDir dir;
+  FailingSealer sealer;
+  auto store = open_store(dir, sealer);
+  auto c = store->create_collection({"c", 2, Metric::kL2, IndexKind::kFlat});
+  auto other = store->create_collection({"other", 2, Metric::kL2, IndexKind::kFlat});
+  for (uint64_t seq = 1; seq <= 300; ++seq) {
+    CrdtWrite w;
+    w.causal = CausalRecord{42, "ctx", 1000, seq + 1};
+    w.log_seq = seq;
+    w.log_delta = "delta-" + std::to_string(seq);
+    MERIDIAN_ASSERT_OK(store->commit_crdt_write(c->id, w));
+    if (seq <= 2) MERIDIAN_ASSERT_OK(store->commit_crdt_write(other->id, w));
+  }
+  std::vector<uint64_t> all(300);
+  for (uint64_t i = 0; i < 300; ++i) all[i] = i + 1;
+  EXPECT_EQ(log_seqs(*store, c->id), all);  // numeric order across the 256 boundary
+
+  EXPECT_EQ(store->trim_log(c->id, 0).value(), 0u);
+  EXPECT_EQ(store->trim_log(c->id, 257).value(), 257u);
+  EXPECT_EQ(store->trim_log(c->id, 257).value(), 0u);  // idempotent
+  EXPECT_EQ(log_seqs(*store, c->id), std::vector<uint64_t>(all.begin() + 257, all.end()));
+  // A commit trims through log_compact_through in its own transaction.
+  CrdtWrite w;
+  w.causal = CausalRecord{42, "ctx", 1000, 302};
+  w.log_seq = 301;
+  w.log_delta = "delta-301";
+  w.log_compact_through = 299;
+  MERIDIAN_ASSERT_OK(store->commit_crdt_write(c->id, w));
+  EXPECT_EQ(log_seqs(*store, c->id), (std::vector<uint64_t>{300, 301}));
+  // Other collections are untouched.
+  EXPECT_EQ(log_seqs(*store, other->id), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(store->trim_log(c->id, UINT64_MAX).value(), 2u);
+  EXPECT_EQ(store->log_entry_count(c->id).value(), 0u);
+  EXPECT_EQ(store->log_entry_count(other->id).value(), 2u);
 }
 
 }  // namespace
