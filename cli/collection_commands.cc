@@ -25,13 +25,13 @@ absl::Status run_collection_list(client::Client& client, std::ostream& out) {
   out << std::left << std::setw(static_cast<int>(name_width)) << "NAME"
       << "  " << std::right << std::setw(6) << "DIM"
       << "  " << std::left << std::setw(6) << "METRIC"
-      << "  " << std::setw(5) << "INDEX"
+      << "  " << std::setw(8) << "INDEX"
       << "  " << std::right << std::setw(12) << "POINTS"
       << "  " << std::setw(14) << "BYTES" << '\n';
   for (const auto& info : *infos) {
     out << std::left << std::setw(static_cast<int>(name_width)) << info.config.name << "  "
         << std::right << std::setw(6) << info.config.dim << "  " << std::left << std::setw(6)
-        << metric_name(info.config.metric) << "  " << std::setw(5)
+        << metric_name(info.config.metric) << "  " << std::setw(8)
         << index_kind_name(info.config.index_kind) << "  " << std::right << std::setw(12)
         << info.point_count << "  " << std::setw(14) << info.stored_bytes << '\n';
   }
@@ -49,11 +49,28 @@ absl::Status run_collection_info(client::Client& client, const CollectionInfoArg
   if (info->config.index_kind == IndexKind::kHnsw) {
     out << " (m " << info->config.hnsw_m << ", ef_construction "
         << info->config.hnsw_ef_construction << ")";
+  } else if (info->config.index_kind == IndexKind::kIvfFlat) {
+    out << " (nlist ";
+    if (info->config.ivf_nlist == 0) {
+      out << "auto";
+    } else {
+      out << info->config.ivf_nlist;
+    }
+    out << ")";
   }
   out << '\n'
       << "points:  " << info->point_count << '\n'
       << "bytes:   " << info->stored_bytes << '\n'
       << "digest:  " << info->digest << '\n';
+  if (info->config.index_kind != IndexKind::kFlat) {
+    const client::SegmentStats& s = info->segments;
+    out << "segments: seal at " << info->config.segment_seal_points << " points, rebuild above "
+        << info->config.segment_rebuild_deleted_percent << "% deleted\n"
+        << "  growing: " << s.growing_points << " points (exact)\n"
+        << "  sealed:  " << s.sealed_segments << " segments, " << s.sealed_points << " points\n"
+        << "  pending: " << s.pending_segments << " segments"
+        << (s.build_pending ? ", building" : "") << '\n';
+  }
   return absl::OkStatus();
 }
 

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace meridian::cli {
 namespace {
@@ -103,7 +104,8 @@ absl::StatusOr<Command> build_collection_create(const ParsedArgs& args) {
   if (const std::string* index = args.option("--index")) {
     absl::StatusOr<IndexKind> kind = parse_index_kind(*index);
     if (!kind.ok()) {
-      return usage_error(absl::StrCat("--index must be flat or hnsw, got '", *index, "'"));
+      return usage_error(
+          absl::StrCat("--index must be flat, hnsw or ivf_flat, got '", *index, "'"));
     }
     out.config.index_kind = *kind;
   }
@@ -114,7 +116,33 @@ absl::StatusOr<Command> build_collection_create(const ParsedArgs& args) {
       out.config.index_kind != IndexKind::kHnsw) {
     return usage_error("--m and --ef-construction apply to --index hnsw only");
   }
+  MERIDIAN_RETURN_IF_ERROR(
+      read_option<uint32_t>(args, "--nlist", 1, kMaxIvfNlist, out.config.ivf_nlist));
+  if (args.option("--nlist") && out.config.index_kind != IndexKind::kIvfFlat) {
+    return usage_error("--nlist applies to --index ivf_flat only");
+  }
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--seal-points", kMinSegmentSealPoints,
+                                                 kMaxSegmentSealPoints,
+                                                 out.config.segment_seal_points));
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--rebuild-deleted-percent", 1, 100,
+                                                 out.config.segment_rebuild_deleted_percent));
+  if ((args.option("--seal-points") || args.option("--rebuild-deleted-percent")) &&
+      out.config.index_kind == IndexKind::kFlat) {
+    return usage_error(
+        "--seal-points and --rebuild-deleted-percent apply to --index hnsw and ivf_flat only");
+  }
   return out;
+}
+
+absl::Status read_write_concern(const ParsedArgs& args, WriteConcernArgs& out) {
+  if (const std::string* concern = args.option("--write-concern")) {
+    if (*concern != "local" && *concern != "region" && *concern != "all_regions") {
+      return usage_error(absl::StrCat(
+          "--write-concern: expected local, region or all_regions, got '", *concern, "'"));
+    }
+    out.concern = *concern;
+  }
+  return read_option<uint32_t>(args, "--write-timeout-ms", 1, 60000, out.timeout_ms);
 }
 
 absl::StatusOr<Command> build_import(const ParsedArgs& args) {
@@ -125,6 +153,7 @@ absl::StatusOr<Command> build_import(const ParsedArgs& args) {
       args, "--first-id", 0, std::numeric_limits<uint64_t>::max(), out.first_id));
   out.first_id_given = args.option("--first-id") != nullptr;
   MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--batch", 1, kMaxBatchPoints, out.batch));
+  MERIDIAN_RETURN_IF_ERROR(read_write_concern(args, out.write));
   return out;
 }
 
@@ -140,6 +169,7 @@ absl::StatusOr<Command> build_search(const ParsedArgs& args) {
   if (const std::string* path = args.option("--out")) out.out = *path;
   if (const std::string* path = args.option("--out-dist")) out.out_dist = *path;
   MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--ef", 1, kMaxHnswEf, out.ef));
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--nprobe", 1, kMaxIvfNprobe, out.nprobe));
   if (const std::string* filter = args.option("--filter")) out.filter = *filter;
   return out;
 }
@@ -207,11 +237,17 @@ absl::StatusOr<Command> build_gen_dataset(const ParsedArgs& args) {
 const std::vector<CommandSpec>& command_specs() {
   static const std::vector<CommandSpec> specs = {
       {"collection create",
-       "NAME --dim D --metric l2|cosine|dot [--index flat|hnsw] [--m 16] [--ef-construction 200]",
-       "create a collection",
+       "NAME --dim D --metric l2|cosine|dot [--index flat|hnsw|ivf_flat] [--m 16] "
+       "[--ef-construction 200] [--nlist N] [--seal-points 20000] [--rebuild-deleted-percent 20]",
+       "create a collection (--m, --ef-construction: hnsw graph, defaults 16 and 200; --nlist: "
+       "ivf_flat lists per sealed segment, 1..65536, default chosen per segment; --seal-points: "
+       "size at which new points are sealed into the index, searched exactly until then, "
+       "100..10000000; --rebuild-deleted-percent: a sealed segment is rebuilt once more than "
+       "this share of it is deleted, 1..100)",
        1,
        1,
-       {"--dim", "--metric", "--index", "--m", "--ef-construction"},
+       {"--dim", "--metric", "--index", "--m", "--ef-construction", "--nlist", "--seal-points",
+        "--rebuild-deleted-percent"},
        build_collection_create},
       {"collection list",
        "",
@@ -239,22 +275,25 @@ const std::vector<CommandSpec>& command_specs() {
          return CollectionDropArgs{a.positionals[0]};
        }},
       {"import",
-       "NAME FILE [--first-id N] [--batch 1000]",
+       "NAME FILE [--first-id N] [--batch 1000] [--write-concern local|region|all_regions] "
+       "[--write-timeout-ms N]",
        "upsert points from FILE.fvecs (ids N, N+1, ...) or FILE.jsonl",
        2,
        2,
-       {"--first-id", "--batch"},
+       {"--first-id", "--batch", "--write-concern", "--write-timeout-ms"},
        build_import},
       {"search",
        "NAME --queries FILE.fvecs [--k 10] [--out RESULT.ivecs] [--out-dist RESULT_dist.fvecs] "
-       "[--batch 1] [--ef N] [--filter JSON]",
-       "run queries; write result ids/distances; print QPS and latency (--ef: hnsw beam width; "
+       "[--batch 1] [--ef N] [--nprobe N] [--filter JSON]",
+       "run queries; write result ids/distances; print QPS and latency (--ef: hnsw beam width, "
+       "1..4096, default 64; --nprobe: ivf_flat lists scanned per sealed segment, 1..65536, "
+       "default max(8, nlist/8); "
        "--filter: only points whose payload matches, e.g. '{\"must\":[{\"key\":\"color\","
        "\"match\":{\"any\":[\"red\",\"blue\"]}},{\"key\":\"year\",\"range\":"
        "{\"gte\":2000}}],\"must_not\":[...],\"should\":[...]}')",
        1,
        1,
-       {"--queries", "--k", "--out", "--out-dist", "--batch", "--ef", "--filter"},
+       {"--queries", "--k", "--out", "--out-dist", "--batch", "--ef", "--nprobe", "--filter"},
        build_search},
       {"recall",
        "RESULT.ivecs GROUNDTRUTH.ivecs [--k 10] [--gt-dist GT_dist.fvecs --result-dist "
@@ -276,15 +315,17 @@ const std::vector<CommandSpec>& command_specs() {
          return GetArgs{a.positionals[0], *std::move(ids)};
        }},
       {"delete",
-       "NAME ID...",
+       "NAME ID... [--write-concern local|region|all_regions] [--write-timeout-ms N]",
        "delete points by id",
        2,
        SIZE_MAX,
-       {},
+       {"--write-concern", "--write-timeout-ms"},
        [](const ParsedArgs& a) -> absl::StatusOr<Command> {
          auto ids = parse_ids({a.positionals.begin() + 1, a.positionals.end()});
          if (!ids.ok()) return ids.status();
-         return DeleteArgs{a.positionals[0], *std::move(ids)};
+         DeleteArgs out{a.positionals[0], *std::move(ids)};
+         MERIDIAN_RETURN_IF_ERROR(read_write_concern(a, out.write));
+         return out;
        }},
       {"payload set",
        "NAME ID JSON",
@@ -311,6 +352,27 @@ const std::vector<CommandSpec>& command_specs() {
          if (!ids.ok()) return ids.status();
          return PayloadDeleteKeysArgs{
              a.positionals[0], (*ids)[0], {a.positionals.begin() + 2, a.positionals.end()}};
+       }},
+      {"replication-lag",
+       "NAME --to HOST:PORT[,HOST:PORT...] [--probes 100] [--interval-ms 20] [--load-rate 0]",
+       "write probe points here and time until each --to node shows them (p50/p99/max)",
+       1,
+       1,
+       {"--to", "--probes", "--interval-ms", "--load-rate"},
+       [](const ParsedArgs& a) -> absl::StatusOr<Command> {
+         ReplicationLagArgs out;
+         out.collection = a.positionals[0];
+         const std::string* to = a.option("--to");
+         if (to == nullptr) return usage_error("missing required option --to");
+         for (absl::string_view t : absl::StrSplit(*to, ',', absl::SkipEmpty())) {
+           out.targets.emplace_back(t);
+         }
+         MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(a, "--probes", 1, 100000, out.probes));
+         MERIDIAN_RETURN_IF_ERROR(
+             read_option<uint32_t>(a, "--interval-ms", 0, 60000, out.interval_ms));
+         MERIDIAN_RETURN_IF_ERROR(
+             read_option<uint32_t>(a, "--load-rate", 0, 1000000, out.load_rate));
+         return out;
        }},
       {"count",
        "NAME",

@@ -26,21 +26,28 @@ struct CollectionInfoArgs {
 struct CollectionDropArgs {
   std::string name;
 };
+// `--write-concern local|region|all_regions` and `--write-timeout-ms N` of the write commands.
+struct WriteConcernArgs {
+  std::string concern = "local";
+  uint32_t timeout_ms = 0;  // 0: the node's default (5 s)
+};
 struct ImportArgs {
   std::string collection;
   std::string file;
   uint64_t first_id = 0;  // .fvecs only: ids first_id .. first_id + n - 1
   bool first_id_given = false;
   uint32_t batch = 1000;  // points per upsert, 1..kMaxBatchPoints
+  WriteConcernArgs write;
 };
 struct SearchArgs {
   std::string collection;
   std::string queries_file;
   uint32_t k = 10;
-  std::string out;       // result ids (.ivecs); empty: not written
-  std::string out_dist;  // result distances (.fvecs); empty: not written
-  uint32_t batch = 1;    // queries per request
-  uint32_t ef = 0;       // hnsw beam width; 0: the collection's default
+  std::string out;          // result ids (.ivecs); empty: not written
+  std::string out_dist;     // result distances (.fvecs); empty: not written
+  uint32_t batch = 1;       // queries per request
+  uint32_t ef = 0;          // hnsw beam width; 0: the collection's default
+  uint32_t nprobe = 0;      // ivf_flat lists scanned per sealed segment; 0: the default
   std::string filter = {};  // payload filter JSON (syntax in schema/api.capnp); empty: none
 };
 struct RecallArgs {
@@ -57,6 +64,7 @@ struct GetArgs {
 struct DeleteArgs {
   std::string collection;
   std::vector<PointId> ids;
+  WriteConcernArgs write = {};
 };
 // `payload set|overwrite NAME ID JSON` and `payload delete-keys NAME ID KEY...`.
 struct PayloadSetArgs {
@@ -77,6 +85,13 @@ struct ScrollArgs {
   std::string collection;
   uint32_t limit = 100;
   std::string cursor;  // raw bytes (given in hex on the command line)
+};
+struct ReplicationLagArgs {
+  std::string collection;
+  std::vector<std::string> targets;  // client addresses of the nodes to watch
+  uint32_t probes = 100;
+  uint32_t interval_ms = 20;  // pause between probes
+  uint32_t load_rate = 0;     // background upserts per second on the source node (0: none)
 };
 struct GenDatasetArgs {
   std::string dir;
@@ -104,7 +119,7 @@ using Command =
     std::variant<HelpArgs, StatusArgs, CollectionCreateArgs, CollectionListArgs, CollectionInfoArgs,
                  CollectionDropArgs, ImportArgs, SearchArgs, RecallArgs, GetArgs, DeleteArgs,
                  CountArgs, ScrollArgs, GenDatasetArgs, KeygenArgs, KeysStatusArgs, KeysRotateArgs,
-                 KeysRetireArgs, PayloadSetArgs, PayloadDeleteKeysArgs>;
+                 KeysRetireArgs, PayloadSetArgs, PayloadDeleteKeysArgs, ReplicationLagArgs>;
 
 struct Invocation {
   std::string server;  // HOST:PORT

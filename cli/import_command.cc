@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/point_source.h"
 #include "cli/progress_bar.h"
+#include "cli/write_concern.h"
 
 namespace meridian::cli {
 namespace {
@@ -64,19 +65,26 @@ absl::Status run_import(client::Client& client, const ImportArgs& args, std::ost
   if (!source.ok()) return source.status();
   ProgressBar bar(err, "importing", file->points, progress);
   uint64_t imported = 0;
+  uint64_t unconfirmed = 0;  // batches whose write concern was not confirmed in time
+  std::string last_note;
   std::vector<client::PointData> batch;
   while (true) {
     batch.clear();
     absl::StatusOr<size_t> n = (*source)->read(args.batch, batch);
     if (!n.ok()) return n.status();  // the file changed since validation
     if (*n == 0) break;
-    absl::StatusOr<client::WriteResult> written = client.upsert(args.collection, batch);
+    absl::StatusOr<client::WriteResult> written =
+        client.upsert(args.collection, batch, write_options(args.write));
     if (!written.ok()) {
       bar.finish();
       return absl::Status(written.status().code(),
                           absl::StrCat("batch of points ", imported, "..", imported + *n - 1,
                                        " failed after ", imported, " points were imported: ",
                                        std::string(written.status().message())));
+    }
+    if (auto note = unconfirmed_note(*written, args.write); !note.empty()) {
+      ++unconfirmed;
+      last_note = std::move(note);
     }
     imported += *n;
     bar.update(imported);
@@ -88,6 +96,10 @@ absl::Status run_import(client::Client& client, const ImportArgs& args, std::ost
   std::snprintf(elapsed, sizeof elapsed, "%.2f", seconds);
   out << "imported " << imported << " vectors in " << elapsed << " s ("
       << format_rate(seconds > 0 ? static_cast<double>(imported) / seconds : 0) << " vectors/s)\n";
+  if (unconfirmed > 0) {
+    out << unconfirmed << " batches were not confirmed by --write-concern " << args.write.concern
+        << "; the last: " << last_note << '\n';
+  }
   return absl::OkStatus();
 }
 

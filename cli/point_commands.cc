@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/point_json.h"
+#include "cli/write_concern.h"
 
 namespace meridian::cli {
 namespace {
@@ -23,9 +24,11 @@ absl::Status run_get(client::Client& client, const GetArgs& args, std::ostream& 
 }
 
 absl::Status run_delete(client::Client& client, const DeleteArgs& args, std::ostream& out) {
-  absl::StatusOr<client::WriteResult> result = client.remove(args.collection, args.ids);
+  absl::StatusOr<client::WriteResult> result =
+      client.remove(args.collection, args.ids, write_options(args.write));
   if (!result.ok()) return result.status();
   out << "deleted " << result->applied << (result->applied == 1 ? " point\n" : " points\n");
+  if (auto note = unconfirmed_note(*result, args.write); !note.empty()) out << note << '\n';
   return absl::OkStatus();
 }
 
@@ -60,6 +63,22 @@ absl::Status run_status(client::Client& client, std::ostream& out) {
       << "points:      " << status->points << '\n'
       << "data dir:    " << status->data_dir << '\n'
       << "integrity failures: " << status->integrity_failures << '\n';
+  if (status->peer_address.empty()) return absl::OkStatus();
+  out << "region:      " << status->region << '\n'
+      << "peer address: " << status->peer_address << '\n'
+      << "members:     " << status->members.size() << '\n';
+  for (const auto& m : status->members) {
+    out << "  " << m.node_id.substr(0, 8) << "  region " << m.region << "  client "
+        << m.client_address << "  peer " << m.peer_address << "  " << (m.up ? "up" : "DOWN")
+        << '\n';
+  }
+  out << "replication: " << status->replication.size() << " peer replicas\n";
+  for (const auto& p : status->replication) {
+    out << "  " << p.collection << " -> " << p.node_id.substr(0, 8) << " (" << p.region << ")  "
+        << (p.connected ? "connected" : "DISCONNECTED") << "  lag " << p.lag_deltas << " deltas / "
+        << p.lag_ms << " ms  sent " << p.bytes_sent << " B  full-state " << p.full_state_transfers
+        << " out / " << p.full_states_received << " in  reconnects " << p.reconnects << '\n';
+  }
   return absl::OkStatus();
 }
 

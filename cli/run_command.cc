@@ -12,6 +12,7 @@
 #include "cli/payload_commands.h"
 #include "cli/point_commands.h"
 #include "cli/recall_command.h"
+#include "cli/replication_lag_command.h"
 #include "cli/search_command.h"
 #include "client/client.h"
 
@@ -72,6 +73,10 @@ absl::Status run(const Invocation& invocation, std::ostream& out, std::ostream& 
   if (const auto* recall = std::get_if<RecallArgs>(&command)) return run_recall(*recall, out);
   if (const auto* gen = std::get_if<GenDatasetArgs>(&command)) return run_gen_dataset(*gen, out);
   if (const auto* keygen = std::get_if<KeygenArgs>(&command)) return run_keygen(*keygen, out);
+  // Several clients on several threads (one per watched node), so it connects on its own.
+  if (const auto* lag = std::get_if<ReplicationLagArgs>(&command)) {
+    return run_replication_lag(invocation.server, *lag, out);
+  }
   absl::StatusOr<std::unique_ptr<client::Client>> client =
       client::Client::connect(invocation.server);
   if (!client.ok()) return client.status();

@@ -34,6 +34,7 @@ absl::Status run_search(client::Client& client, const SearchArgs& args, std::ost
   std::vector<double> latencies_ms;
   client::SearchRequest request{.collection = args.collection, .queries = {}, .k = args.k};
   request.ef = args.ef;
+  request.nprobe = args.nprobe;
   request.filter = args.filter;
   const auto start = std::chrono::steady_clock::now();
   for (size_t first = 0; first < n; first += args.batch) {

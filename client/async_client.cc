@@ -62,8 +62,12 @@ absl::StatusOr<PointId> id_from_reply(rpc::PointId::Reader id) {
 absl::StatusOr<CollectionInfo> info_from_reply(rpc::CollectionInfo::Reader info) {
   absl::StatusOr<CollectionConfig> config = collection_config_from_rpc(info.getConfig());
   if (!config.ok()) return malformed_reply(config.status());
+  rpc::SegmentStats::Reader seg = info.getSegments();
+  SegmentStats segments{seg.getGrowingPoints(),   seg.getSealedSegments(), seg.getSealedPoints(),
+                        seg.getPendingSegments(), seg.getBuildPending(),   seg.getBuilds(),
+                        seg.getLoadedSegments(),  seg.getBuiltAtStart(),   seg.getRejectedFiles()};
   return CollectionInfo{*std::move(config), info.getPointCount(), info.getStoredBytes(),
-                        std::string(info.getDigest().cStr(), info.getDigest().size())};
+                        std::string(info.getDigest().cStr(), info.getDigest().size()), segments};
 }
 
 absl::StatusOr<std::vector<PointData>> points_from_reply(capnp::List<rpc::Point>::Reader list) {
@@ -78,7 +82,28 @@ absl::StatusOr<std::vector<PointData>> points_from_reply(capnp::List<rpc::Point>
 }
 
 WriteResult write_result_from_reply(rpc::WriteResult::Reader result) {
-  return WriteResult{result.getApplied(), to_string(result.getCausalToken())};
+  WriteResult out;
+  out.applied = result.getApplied();
+  out.causal_token = to_string(result.getCausalToken());
+  if (result.hasReplication()) {
+    auto r = result.getReplication();
+    out.replication_confirmed = r.getConfirmed();
+    for (auto region : r.getMissingRegions()) out.missing_regions.push_back(to_string(region));
+    out.replication_waited_ms = r.getWaitedMs();
+  }
+  return out;
+}
+
+rpc::WriteConcern write_concern_to_rpc(WriteConcern concern) {
+  switch (concern) {
+    case WriteConcern::kRegion:
+      return rpc::WriteConcern::REGION;
+    case WriteConcern::kAllRegions:
+      return rpc::WriteConcern::ALL_REGIONS;
+    case WriteConcern::kLocal:
+      break;
+  }
+  return rpc::WriteConcern::LOCAL;
 }
 
 void set_ids(std::span<const PointId> ids, capnp::List<rpc::PointId>::Builder out) {
@@ -162,13 +187,28 @@ kj::Promise<absl::StatusOr<NodeStatus>> AsyncClient::status() {
       [&] { return api_.statusRequest().send(); },
       [](capnp::Response<rpc::Api::StatusResults>& r) -> absl::StatusOr<NodeStatus> {
         rpc::NodeStatus::Reader s = r.getStatus();
-        return NodeStatus{to_string(s.getVersion()),
-                          to_string(s.getNodeId()),
-                          s.getUptimeMs(),
-                          s.getCollections(),
-                          s.getPoints(),
-                          to_string(s.getDataDir()),
-                          s.getIntegrityFailures()};
+        NodeStatus out;
+        out.version = to_string(s.getVersion());
+        out.node_id = to_string(s.getNodeId());
+        out.uptime_ms = s.getUptimeMs();
+        out.collections = s.getCollections();
+        out.points = s.getPoints();
+        out.data_dir = to_string(s.getDataDir());
+        out.integrity_failures = s.getIntegrityFailures();
+        out.region = to_string(s.getRegion());
+        out.peer_address = to_string(s.getPeerAddress());
+        for (auto m : s.getMembers()) {
+          out.members.push_back({to_string(m.getNodeId()), to_string(m.getRegion()),
+                                 to_string(m.getClientAddress()), to_string(m.getPeerAddress()),
+                                 m.getUp()});
+        }
+        for (auto p : s.getReplication()) {
+          out.replication.push_back({to_string(p.getCollection()), to_string(p.getNodeId()),
+                                     to_string(p.getRegion()), p.getConnected(), p.getLagDeltas(),
+                                     p.getLagMs(), p.getBytesSent(), p.getFullStateTransfers(),
+                                     p.getFullStatesReceived(), p.getReconnects()});
+        }
+        return out;
       });
 }
 
@@ -223,11 +263,14 @@ kj::Promise<absl::Status> AsyncClient::drop_collection(const std::string& name) 
 }
 
 kj::Promise<absl::StatusOr<WriteResult>> AsyncClient::upsert(const std::string& collection,
-                                                             std::span<const PointData> points) {
+                                                             std::span<const PointData> points,
+                                                             const WriteOptions& options) {
   return call<rpc::Api::UpsertResults>(
       [&] {
         auto request = api_.upsertRequest();
         request.setCollection(text_of(collection));
+        request.setWriteConcern(write_concern_to_rpc(options.concern));
+        request.setTimeoutMs(options.timeout_ms);
         auto list = request.initPoints(points.size());
         for (uint32_t i = 0; i < points.size(); ++i) {
           const PointData& p = points[i];
@@ -244,11 +287,14 @@ kj::Promise<absl::StatusOr<WriteResult>> AsyncClient::upsert(const std::string& 
 }
 
 kj::Promise<absl::StatusOr<WriteResult>> AsyncClient::remove(const std::string& collection,
-                                                             std::span<const PointId> ids) {
+                                                             std::span<const PointId> ids,
+                                                             const WriteOptions& options) {
   return call<rpc::Api::DeleteResults>(
       [&] {
         auto request = api_.deleteRequest();
         request.setCollection(text_of(collection));
+        request.setWriteConcern(write_concern_to_rpc(options.concern));
+        request.setTimeoutMs(options.timeout_ms);
         set_ids(ids, request.initIds(ids.size()));
         return request.send();
       },
@@ -368,6 +414,7 @@ kj::Promise<absl::StatusOr<SearchResults>> AsyncClient::search(const SearchReque
         out.setConsistencyToken(data_of(request.consistency_token));
         out.setWithVector(request.with_vector);
         out.setEf(request.ef);
+        out.setNprobe(request.nprobe);
         if (!request.filter.empty()) out.setFilter(text_of(request.filter));
         return rpc_request.send();
       },

@@ -64,10 +64,12 @@ class AsyncClient {
 
   // Inserts or replaces up to kMaxBatchPoints points in one atomic, durable batch.
   kj::Promise<absl::StatusOr<WriteResult>> upsert(const std::string& collection,
-                                                  std::span<const PointData> points);
+                                                  std::span<const PointData> points,
+                                                  const WriteOptions& options = {});
   // Deletes points by id (the Api's `delete`); missing ids are not counted in `applied`.
   kj::Promise<absl::StatusOr<WriteResult>> remove(const std::string& collection,
-                                                  std::span<const PointId> ids);
+                                                  std::span<const PointId> ids,
+                                                  const WriteOptions& options = {});
   // The points that exist among `ids`, in request order.
   kj::Promise<absl::StatusOr<std::vector<PointData>>> get(const std::string& collection,
                                                           std::span<const PointId> ids,

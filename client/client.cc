@@ -48,13 +48,15 @@ absl::Status Client::drop_collection(const std::string& name) {
 }
 
 absl::StatusOr<WriteResult> Client::upsert(const std::string& collection,
-                                           std::span<const PointData> points) {
-  return wait(async_->upsert(collection, points));
+                                           std::span<const PointData> points,
+                                           const WriteOptions& options) {
+  return wait(async_->upsert(collection, points, options));
 }
 
 absl::StatusOr<WriteResult> Client::remove(const std::string& collection,
-                                           std::span<const PointId> ids) {
-  return wait(async_->remove(collection, ids));
+                                           std::span<const PointId> ids,
+                                           const WriteOptions& options) {
+  return wait(async_->remove(collection, ids, options));
 }
 
 absl::StatusOr<std::vector<PointData>> Client::get(const std::string& collection,

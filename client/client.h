@@ -48,9 +48,11 @@ class Client {
 
   // Inserts or replaces up to kMaxBatchPoints points in one atomic, durable batch.
   absl::StatusOr<WriteResult> upsert(const std::string& collection,
-                                     std::span<const PointData> points);
+                                     std::span<const PointData> points,
+                                     const WriteOptions& options = {});
   // Deletes points by id; ids that do not exist are ignored (not counted in `applied`).
-  absl::StatusOr<WriteResult> remove(const std::string& collection, std::span<const PointId> ids);
+  absl::StatusOr<WriteResult> remove(const std::string& collection, std::span<const PointId> ids,
+                                     const WriteOptions& options = {});
   // The points that exist among `ids`, in request order; missing ids are skipped.
   absl::StatusOr<std::vector<PointData>> get(const std::string& collection,
                                              std::span<const PointId> ids,

@@ -27,11 +27,25 @@ struct ScoredPoint {
   std::string payload_json;
 };
 
+// The index segments of a collection on the answering node (SegmentStats in schema/api.capnp).
+struct SegmentStats {
+  uint64_t growing_points = 0;    // in the exact growing segment
+  uint32_t sealed_segments = 0;   // built with the collection's index kind
+  uint64_t sealed_points = 0;     // live points in them
+  uint32_t pending_segments = 0;  // waiting to be sealed (searched exactly meanwhile)
+  bool build_pending = false;     // a background build is running or queued
+  uint64_t builds = 0;            // background builds since the node started
+  uint64_t loaded_segments = 0;   // loaded from segment files at start
+  uint64_t built_at_start = 0;    // built from the points at start
+  uint64_t rejected_files = 0;    // segment files found unusable at start
+};
+
 struct CollectionInfo {
   CollectionConfig config;
   uint64_t point_count = 0;
   uint64_t stored_bytes = 0;
   std::string digest;  // hex of the canonical digest of the collection's CRDT state
+  SegmentStats segments = {};
 };
 
 struct NodeStatus {
@@ -42,12 +56,45 @@ struct NodeStatus {
   uint64_t points = 0;
   std::string data_dir;
   uint64_t integrity_failures = 0;  // stored records that failed to open since the node started
+  std::string region;
+  std::string peer_address;  // empty when the node runs alone
+  struct Member {
+    std::string node_id, region, client_address, peer_address;
+    bool up = false;
+  };
+  std::vector<Member> members;  // the other nodes this node knows
+  // Replication of one collection to one peer replica.
+  struct PeerReplication {
+    std::string collection, node_id, region;
+    bool connected = false;
+    uint64_t lag_deltas = 0;
+    int64_t lag_ms = 0;
+    uint64_t bytes_sent = 0;
+    uint64_t full_state_transfers = 0;
+    uint64_t full_states_received = 0;
+    uint64_t reconnects = 0;
+  };
+  std::vector<PeerReplication> replication;
 };
 
-// The outcome of an acknowledged write. `causal_token` is opaque bytes.
+// When a write is acknowledged: after the local commit (default), after a quorum of the
+// collection's replicas in the writer's region has it, or after every region has it.
+enum class WriteConcern { kLocal, kRegion, kAllRegions };
+
+struct WriteOptions {
+  WriteConcern concern = WriteConcern::kLocal;
+  uint32_t timeout_ms = 0;  // bound of the wait for kRegion / kAllRegions (0: the node's 5 s)
+};
+
+// The outcome of an acknowledged write. `causal_token` is opaque bytes. With a write concern
+// beyond kLocal, `replication_confirmed` is false when the timeout passed first: the write is
+// committed on the node and will still replicate; `missing_regions` had not acknowledged it.
 struct WriteResult {
   uint32_t applied = 0;
   std::string causal_token;
+  bool replication_confirmed = true;
+  std::vector<std::string> missing_regions;
+  uint32_t replication_waited_ms = 0;
 };
 
 // One page of a scroll. `next_cursor` is opaque bytes; empty means the end of the collection.
@@ -74,6 +121,7 @@ struct SearchRequest {
   bool with_vector = false;
   std::string consistency_token = {};  // as in ReadOptions
   uint32_t ef = 0;                     // hnsw beam width (0: the collection's default)
+  uint32_t nprobe = 0;                 // ivf_flat lists scanned per segment (0: the default)
   std::string filter = {};             // payload filter JSON (schema/api.capnp); "" = none
 };
 

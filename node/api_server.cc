@@ -37,6 +37,10 @@ void fill_write_result(const WriteOutcome& outcome, rpc::WriteResult::Builder ou
 }
 
 constexpr auto kTokenPollInterval = 10 * kj::MILLISECONDS;
+// Acknowledgements arrive within a round trip to the peers; polling every 2 ms adds little to it.
+constexpr auto kWritePollInterval = 2 * kj::MILLISECONDS;
+constexpr uint32_t kDefaultWriteTimeoutMs = 5000;
+constexpr uint32_t kMaxWriteTimeoutMs = 60000;
 
 std::vector<float> floats_of(capnp::List<float>::Reader list) {
   std::vector<float> out(list.size());
@@ -65,6 +69,17 @@ void fill_collection_info(const CollectionInfo& info, rpc::CollectionInfo::Build
   out.setPointCount(info.point_count);
   out.setStoredBytes(info.stored_bytes);
   out.setDigest(info.digest);
+  const SegmentStats& seg = info.segments;
+  auto segments = out.initSegments();
+  segments.setGrowingPoints(seg.growing_points);
+  segments.setSealedSegments(seg.sealed_segments);
+  segments.setSealedPoints(seg.sealed_points);
+  segments.setPendingSegments(seg.pending_segments);
+  segments.setBuildPending(seg.build_pending);
+  segments.setBuilds(seg.builds);
+  segments.setLoadedSegments(seg.loaded_segments);
+  segments.setBuiltAtStart(seg.built_at_start);
+  segments.setRejectedFiles(seg.rejected_files);
 }
 
 std::vector<PointId> read_ids(capnp::List<rpc::PointId>::Reader ids) {
@@ -93,6 +108,38 @@ kj::Promise<void> GateServer::open(OpenContext context) {
   return kj::READY_NOW;
 }
 
+namespace {
+
+void fill_cluster_status(const ClusterStatus& cluster, rpc::NodeStatus::Builder out) {
+  out.setRegion(cluster.region);
+  out.setPeerAddress(cluster.peer_address);
+  auto members = out.initMembers(cluster.members.size());
+  for (size_t i = 0; i < cluster.members.size(); ++i) {
+    const MemberStatus& m = cluster.members[i];
+    members[i].setNodeId(m.info.node_id);
+    members[i].setRegion(m.info.region);
+    members[i].setClientAddress(m.info.client_address);
+    members[i].setPeerAddress(m.info.peer_address);
+    members[i].setUp(m.up);
+  }
+  auto peers = out.initReplication(cluster.peers.size());
+  for (size_t i = 0; i < cluster.peers.size(); ++i) {
+    const PeerReplicationStatus& p = cluster.peers[i];
+    peers[i].setCollection(p.collection);
+    peers[i].setNodeId(p.node_id);
+    peers[i].setRegion(p.region);
+    peers[i].setConnected(p.connected);
+    peers[i].setLagDeltas(p.lag_deltas);
+    peers[i].setLagMs(p.lag_ms);
+    peers[i].setBytesSent(p.bytes_sent);
+    peers[i].setFullStateTransfers(p.full_state_transfers);
+    peers[i].setFullStatesReceived(p.full_states_received);
+    peers[i].setReconnects(p.reconnects);
+  }
+}
+
+}  // namespace
+
 kj::Promise<void> ApiServer::status(StatusContext context) {
   return handle([&] {
     auto out = context.getResults().initStatus();
@@ -106,6 +153,7 @@ kj::Promise<void> ApiServer::status(StatusContext context) {
     out.setPoints(stats.points);
     out.setDataDir(info_.data_dir);
     out.setIntegrityFailures(stats.integrity_failures);
+    if (info_.cluster != nullptr) fill_cluster_status(info_.cluster->status(), out);
   });
 }
 
@@ -138,7 +186,9 @@ kj::Promise<void> ApiServer::dropCollection(DropCollectionContext context) {
 }
 
 kj::Promise<void> ApiServer::upsert(UpsertContext context) {
-  return handle([&] {
+  std::string collection;
+  WriteOutcome outcome;
+  auto committed = handle([&] {
     auto params = context.getParams();
     auto points = params.getPoints();
     ok_or_throw(validate_batch_size(points.size(), "points"));
@@ -151,20 +201,82 @@ kj::Promise<void> ApiServer::upsert(UpsertContext context) {
       record.payload_json = text_of(p.getPayload());
       records.push_back(std::move(record));
     }
-    auto outcome =
-        value_or_throw(node_.upsert(text_of(params.getCollection()), std::move(records)));
+    collection = text_of(params.getCollection());
+    outcome = value_or_throw(node_.upsert(collection, std::move(records)));
     fill_write_result(outcome, context.getResults().initResult());
   });
+  return committed.then(
+      [this, context, collection = kj::mv(collection), outcome = kj::mv(outcome)]() mutable {
+        return answer_write(context, collection, outcome);
+      });
 }
 
 kj::Promise<void> ApiServer::delete_(DeleteContext context) {
-  return handle([&] {
+  std::string collection;
+  WriteOutcome outcome;
+  auto committed = handle([&] {
     auto params = context.getParams();
     ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
     auto ids = read_ids(params.getIds());
-    auto outcome = value_or_throw(node_.remove(text_of(params.getCollection()), ids));
+    collection = text_of(params.getCollection());
+    outcome = value_or_throw(node_.remove(collection, ids));
     fill_write_result(outcome, context.getResults().initResult());
   });
+  return committed.then(
+      [this, context, collection = kj::mv(collection), outcome = kj::mv(outcome)]() mutable {
+        return answer_write(context, collection, outcome);
+      });
+}
+
+template <typename Context>
+kj::Promise<void> ApiServer::answer_write(Context context, const std::string& collection,
+                                          const WriteOutcome& outcome) {
+  auto params = context.getParams();
+  WriteConcern concern = WriteConcern::kLocal;
+  switch (params.getWriteConcern()) {
+    case rpc::WriteConcern::LOCAL:
+      return kj::READY_NOW;
+    case rpc::WriteConcern::REGION:
+      concern = WriteConcern::kRegion;
+      break;
+    case rpc::WriteConcern::ALL_REGIONS:
+      concern = WriteConcern::kAllRegions;
+      break;
+    default:
+      return status_to_exception(absl::InvalidArgumentError("unknown write concern"));
+  }
+  uint32_t timeout_ms = params.getTimeoutMs() == 0 ? kDefaultWriteTimeoutMs : params.getTimeoutMs();
+  if (timeout_ms > kMaxWriteTimeoutMs) {
+    return status_to_exception(absl::InvalidArgumentError(
+        absl::StrCat("timeoutMs ", timeout_ms, " is above the maximum of ", kMaxWriteTimeoutMs)));
+  }
+  if (info_.timer == nullptr || info_.cluster == nullptr) {
+    // A node alone is every replica of its region and the only region.
+    context.getResults().getResult().initReplication().setConfirmed(true);
+    return kj::READY_NOW;
+  }
+  const kj::TimePoint start = info_.timer->now();
+  return confirm_write(collection, outcome.log_seq, concern, start + timeout_ms * kj::MILLISECONDS)
+      .then([this, context, start](WriteConfirmation confirmation) mutable {
+        auto out = context.getResults().getResult().initReplication();
+        out.setConfirmed(confirmation.confirmed);
+        auto missing = out.initMissingRegions(confirmation.missing_regions.size());
+        for (size_t i = 0; i < confirmation.missing_regions.size(); ++i) {
+          missing.set(i, confirmation.missing_regions[i]);
+        }
+        out.setWaitedMs(static_cast<uint32_t>((info_.timer->now() - start) / kj::MILLISECONDS));
+      });
+}
+
+kj::Promise<WriteConfirmation> ApiServer::confirm_write(std::string collection, uint64_t seq,
+                                                        WriteConcern concern,
+                                                        kj::TimePoint deadline) {
+  WriteConfirmation now = info_.cluster->confirmation(collection, seq, concern);
+  if (now.confirmed || info_.timer->now() >= deadline) return now;
+  return info_.timer->afterDelay(kWritePollInterval)
+      .then([this, collection = kj::mv(collection), seq, concern, deadline]() mutable {
+        return confirm_write(kj::mv(collection), seq, concern, deadline);
+      });
 }
 
 kj::Promise<void> ApiServer::await_token(std::string collection, std::string token) {
@@ -273,6 +385,7 @@ kj::Promise<void> ApiServer::search_now(SearchContext context) {
     params.with_payload = request.getWithPayload();
     params.with_vector = request.getWithVector();
     params.ef = request.getEf();
+    params.nprobe = request.getNprobe();
     params.filter_json = text_of(request.getFilter());
     auto results = value_or_throw(node_.search(text_of(request.getCollection()), queries, params));
     auto out = context.getResults().initResults(static_cast<unsigned>(results.size()));

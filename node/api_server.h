@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "node/cluster_service.h"
 #include "node/key_manager.h"
 #include "node/node.h"
 #include "schema/api.capnp.h"
@@ -21,6 +22,8 @@ struct ServerInfo {
   // The event loop's timer, for reads that wait on a consistency token. Without one such a read
   // fails at once with DEADLINE_EXCEEDED unless the token is already reached.
   kj::Timer* timer = nullptr;
+  // The node's cluster membership and replication (null when the node runs alone).
+  ClusterService* cluster = nullptr;
 };
 
 class ApiServer final : public rpc::Api::Server {
@@ -49,6 +52,14 @@ class ApiServer final : public rpc::Api::Server {
   // Resolves once `collection`'s replica includes every write `token` names (at once when the
   // token is empty); rejects with DEADLINE_EXCEEDED after Node's consistency wait, or
   // INVALID_ARGUMENT for a malformed token. Polls on the timer: never blocks the event loop.
+  // Resolves when the local commit `seq` of `collection` satisfies `concern`, or at `deadline`
+  // with what is still missing (never an error: the write is committed either way).
+  kj::Promise<WriteConfirmation> confirm_write(std::string collection, uint64_t seq,
+                                               WriteConcern concern, kj::TimePoint deadline);
+  // Fills result.replication after the wait a write's concern asks for.
+  template <typename Context>
+  kj::Promise<void> answer_write(Context context, const std::string& collection,
+                                 const WriteOutcome& outcome);
   kj::Promise<void> await_token(std::string collection, std::string token);
   kj::Promise<void> poll_token(std::string collection, std::string token, kj::TimePoint deadline);
   // The reads themselves, once their token is reached.

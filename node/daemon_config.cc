@@ -1,9 +1,11 @@
 // Config file and flag parsing for meridiand; see daemon_config.h.
 #include "node/daemon_config.h"
 
+#include <cctype>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace meridian::node {
@@ -23,6 +25,15 @@ absl::StatusOr<bool> parse_bool(const std::string& key, const std::string& value
       absl::StrCat(key, ": expected true or false, got '", value, "'"));
 }
 
+absl::Status validate_region(const std::string& region) {
+  bool ok = !region.empty() && region.size() <= 64;
+  for (char c : region)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("region: expected 1 to 64 characters of [A-Za-z0-9_-], got '", region, "'"));
+}
+
 // Applies one setting by its long name (the flag without "--").
 absl::Status apply(DaemonConfig& config, const std::string& key, const std::string& value) {
   if (key == "data-dir") {
@@ -35,6 +46,22 @@ absl::Status apply(DaemonConfig& config, const std::string& key, const std::stri
     auto b = parse_bool(key, value);
     if (!b.ok()) return b.status();
     config.insecure_no_encryption = *b;
+  } else if (key == "region") {
+    if (auto s = validate_region(value); !s.ok()) return s;
+    config.region = value;
+  } else if (key == "peer-listen") {
+    config.peer_listen = value;
+  } else if (key == "seeds") {
+    for (absl::string_view seed : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+      config.seeds.push_back(trim(std::string(seed)));
+    }
+  } else if (key == "dial-via") {
+    size_t eq = value.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dial-via: expected FROM_HOST:PORT=TO_HOST:PORT, got '", value, "'"));
+    }
+    config.dial_via[value.substr(0, eq)] = value.substr(eq + 1);
   } else {
     return absl::InvalidArgumentError(absl::StrCat("unknown setting '", key, "'"));
   }
@@ -66,6 +93,7 @@ absl::Status load_config_file(DaemonConfig& config, const std::string& path) {
 const char* daemon_usage() {
   return "usage: meridiand [--config FILE] [--data-dir DIR] [--listen HOST:PORT]\n"
          "                 [--key-file FILE | --insecure-no-encryption]\n"
+         "                 [--region NAME --peer-listen HOST:PORT --seeds HOST:PORT,...]\n"
          "\n"
          "  --config FILE              settings as 'key = value' lines (flags win)\n"
          "  --data-dir DIR             where the node keeps its data (default .meridian/data)\n"
@@ -75,7 +103,14 @@ const char* daemon_usage() {
          "                             repeat for key rotation: the first is active, the others\n"
          "                             still open older values. Without it the key is read from\n"
          "                             $MERIDIAN_MASTER_KEY (64 hex digits)\n"
-         "  --insecure-no-encryption   store data unencrypted (for tests and demos only)\n";
+         "  --insecure-no-encryption   store data unencrypted (for tests and demos only)\n"
+         "\n"
+         "cluster (all optional; without --peer-listen the node runs alone):\n"
+         "  --region NAME              the region this node serves (default local)\n"
+         "  --peer-listen HOST:PORT    peer (replication and gossip) address; port 0 picks one\n"
+         "  --seeds HOST:PORT[,...]    peer addresses of nodes already in the cluster; the rest\n"
+         "                             of the cluster is learned from them (repeatable)\n"
+         "  --dial-via FROM=TO         dial peer address FROM through TO (a proxy); repeatable\n";
 }
 
 absl::StatusOr<DaemonConfig> parse_daemon_args(const std::vector<std::string>& args) {

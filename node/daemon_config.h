@@ -2,6 +2,7 @@
 // comments) and then from command-line flags, which win.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,13 @@ struct DaemonConfig {
   // (key rotation). Empty: the key comes from $MERIDIAN_MASTER_KEY.
   std::vector<std::string> key_files;
   bool insecure_no_encryption = false;
+  // Cluster: the region this node serves, its peer (replication) port, where to find the
+  // cluster (peer addresses of other nodes), and dial rewrites FROM -> TO (a fault-injecting
+  // proxy in front of a remote node). Without --peer-listen the node runs alone.
+  std::string region = "local";
+  std::string peer_listen;
+  std::vector<std::string> seeds;
+  std::map<std::string, std::string> dial_via;
   bool show_help = false;
 };
 

@@ -23,6 +23,18 @@ inline bool prefer_exact_scan(size_t matching, size_t total) {
          static_cast<double>(matching) < kExactScanMaxFraction * static_cast<double>(total);
 }
 
+// IVF-Flat: under a filter matching a fraction s of the points, a search scans the default
+// nprobe / s lists of each segment (CollectionIndex::search), so that it meets as many matches as
+// an unfiltered search. Below s = kIvfExactScanMaxFraction that reads more vectors than the
+// matching points themselves (the default nprobe is 1/8 of the lists: 1/8 / s > s), so the
+// matching points are scanned exactly instead.
+inline constexpr double kIvfExactScanMaxFraction = 0.25;
+
+inline bool prefer_exact_scan_ivf(size_t matching, size_t total) {
+  return prefer_exact_scan(matching, total) ||
+         static_cast<double>(matching) < kIvfExactScanMaxFraction * static_cast<double>(total);
+}
+
 // The stored vector of the candidate at `position`, prepared as the index stores it (normalised
 // to unit length under kCosine); dim floats.
 using CandidateVector = absl::FunctionRef<std::span<const float>(size_t position)>;

@@ -7,10 +7,12 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "node/api_server.h"
+#include "node/cluster_service.h"
 #include "node/daemon_config.h"
 #include "node/key_manager.h"
 #include "node/log.h"
@@ -56,7 +58,26 @@ int run(const DaemonConfig& config) {
   auto keys = std::make_unique<KeyManager>(**store, sealing->aead, std::move(sealing->keys));
   if (auto s = keys->resume_if_needed(); !s.ok()) return fail(s);
   auto started = std::chrono::steady_clock::now();
-  auto node = Node::open(**store);
+  // The cluster service exists only once the event loop does; the node's hooks reach it through
+  // this pointer (null while the node runs alone or before the service starts).
+  ClusterService* cluster_hooks = nullptr;
+  NodeOptions node_options;
+  node_options.region = config.region;
+  // A clustered node keeps its delta logs until its peers acknowledge them.
+  node_options.retain_delta_log = !config.peer_listen.empty();
+  // Sealed index segments beside the LMDB environment, sealed under the records' key ring (so a
+  // key rotation applies to new segment files too).
+  node_options.segment_dir = std::filesystem::path(config.data_dir) / "segments";
+  if (sealing->aead != nullptr) {
+    node_options.segment_keys = [aead = sealing->aead] { return aead->ring(); };
+  }
+  node_options.on_local_commit = [&cluster_hooks](const std::string& collection, uint64_t seq) {
+    if (cluster_hooks != nullptr) cluster_hooks->on_local_commit(collection, seq);
+  };
+  node_options.before_collection_drop = [&cluster_hooks](const std::string& collection) {
+    if (cluster_hooks != nullptr) cluster_hooks->before_collection_drop(collection);
+  };
+  auto node = Node::open(**store, std::move(node_options));
   if (!node.ok()) return fail(node.status());
   NodeStats stats = (*node)->stats();
   log_info(absl::StrCat("node ", (*node)->node_id(), " opened ", config.data_dir, ": ",
@@ -79,9 +100,39 @@ int run(const DaemonConfig& config) {
                                                     exception->getDescription().cStr())));
   }
   std::string host = config.listen.substr(0, config.listen.rfind(':'));
-  log_info(absl::StrCat("listening on ", host, ":", receiver->getPort()));
+  const std::string client_address = absl::StrCat(host, ":", receiver->getPort());
 
   Node& node_ref = **node;
+  std::unique_ptr<ClusterService> cluster;
+  if (!config.peer_listen.empty()) {
+    kj::Own<kj::ConnectionReceiver> peer_receiver;
+    KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&] {
+                   auto address = io.provider->getNetwork()
+                                      .parseAddress(config.peer_listen)
+                                      .wait(io.waitScope);
+                   peer_receiver = address->listen();
+                 })) {
+      return fail(absl::UnavailableError(absl::StrCat("cannot listen on ", config.peer_listen, ": ",
+                                                      exception->getDescription().cStr())));
+    }
+    ClusterOptions cluster_options;
+    cluster_options.region = config.region;
+    cluster_options.client_address = client_address;
+    cluster_options.peer_address = absl::StrCat(
+        config.peer_listen.substr(0, config.peer_listen.rfind(':')), ":", peer_receiver->getPort());
+    cluster_options.seeds = config.seeds;
+    cluster_options.dial_via = config.dial_via;
+    log_info(absl::StrCat("region ", config.region, ", peer address ", cluster_options.peer_address,
+                          ", ", config.seeds.size(), " seeds"));
+    cluster = std::make_unique<ClusterService>(node_ref, io.provider->getNetwork(),
+                                               io.provider->getTimer(), cluster_options);
+    cluster_hooks = cluster.get();
+    cluster->start(kj::mv(peer_receiver));
+    info.cluster = cluster.get();
+  }
+  // Last of the start-up lines: scripts and tests wait for it.
+  log_info(absl::StrCat("listening on ", client_address));
+
   {
     RpcListener listener(*receiver, [&] { return kj::heap<GateServer>(node_ref, info); });
     auto terminate =
@@ -96,6 +147,9 @@ int run(const DaemonConfig& config) {
                           listener.open_connections(), " client connections open"));
   }
   receiver = nullptr;
+  info.cluster = nullptr;
+  cluster_hooks = nullptr;
+  cluster.reset();
   // Stop the re-seal thread before the store it writes to goes away.
   keys.reset();
   node->reset();

@@ -35,8 +35,27 @@ uint64_t system_clock_ms() {
                                    .count());
 }
 
+// Where and how the collection `stored` keeps its index segments.
+SegmentOptions segment_options(const NodeOptions& options,
+                               const storage::StoredCollection& stored) {
+  SegmentOptions out;
+  if (!options.segment_dir.empty()) {
+    out.files.dir = options.segment_dir / absl::StrCat(stored.id, "-", stored.config.name);
+  }
+  out.files.keys = options.segment_keys;
+  out.files.collection = stored.config.name;
+  out.build_threads = options.index_build_threads;
+  if (options.before_segment_publish) {
+    out.before_publish = [hook = options.before_segment_publish, name = stored.config.name] {
+      hook(name);
+    };
+  }
+  return out;
+}
+
 ReplicaEnv replica_env(const NodeOptions& options) {
-  return ReplicaEnv{options.mint_replica_id, options.physical_clock_ms, options.hlc};
+  return ReplicaEnv{options.mint_replica_id, options.physical_clock_ms, options.hlc,
+                    options.retain_delta_log};
 }
 
 // The labels a filter matched, as a bitmap over [0, end) for the HNSW traversal.
@@ -56,7 +75,8 @@ class MatchedLabels final : public index::LabelFilter {
 // In-memory state of one collection: its index and the mapping between point ids and the
 // dense labels the index works with. Labels are never reused within a process.
 struct Node::Collection {
-  explicit Collection(const storage::StoredCollection& s) : stored(s), index(s.config) {}
+  Collection(const storage::StoredCollection& s, SegmentOptions segments)
+      : stored(s), index(s.config, std::move(segments)) {}
 
   // The label of `id`, assigned on first use.
   uint64_t label(const PointId& id) {
@@ -72,7 +92,7 @@ struct Node::Collection {
   absl::Status put(const PointId& id, std::span<const float> vector,
                    const std::string& payload_json) {
     uint64_t l = label(id);
-    if (auto s = index.add(l, vector); !s.ok()) return s;
+    if (auto s = index.add(l, id, vector); !s.ok()) return s;
     payloads.put(l, payload_json);
     return absl::OkStatus();
   }
@@ -88,7 +108,7 @@ struct Node::Collection {
   }
 
   storage::StoredCollection stored;
-  std::unique_ptr<CollectionReplica> replica;
+  std::shared_ptr<CollectionReplica> replica;  // shared with the replication layer
   CollectionIndex index;
   PayloadIndex payloads;  // filterable payload values by label, in step with `index`
   absl::flat_hash_map<PointId, uint64_t> label_of;
@@ -127,11 +147,12 @@ absl::StatusOr<std::unique_ptr<Node>> Node::open(storage::Store& store, NodeOpti
   for (const auto& stored : *collections) {
     if (auto s = node->load_collection(stored); !s.ok()) return s;
   }
+  if (auto s = node->load_catalog(); !s.ok()) return s;
   return node;
 }
 
 absl::Status Node::load_collection(const storage::StoredCollection& stored) {
-  auto collection = std::make_unique<Collection>(stored);
+  auto collection = std::make_unique<Collection>(stored, segment_options(options_, stored));
   auto on_corrupt = [&](const absl::Status& error) {
     integrity_failures_.fetch_add(1, std::memory_order_relaxed);
     log_error(absl::StrCat("collection '", stored.config.name,
@@ -140,9 +161,10 @@ absl::Status Node::load_collection(const storage::StoredCollection& stored) {
   auto replica = CollectionReplica::load(store_, stored.id, replica_env(options_), on_corrupt);
   if (!replica.ok()) return replica.status();
   collection->replica = *std::move(replica);
-  // Gather every point first so the index is built in one batch (HNSW builds it with several
-  // threads).
+  // Gather every point first so the index is loaded in one batch (segment files matched against
+  // the points; an HNSW segment built with several threads).
   std::vector<uint64_t> labels;
+  std::vector<PointId> ids;
   std::vector<float> vectors;
   auto s = store_.for_each_point(
       stored.id,
@@ -154,13 +176,14 @@ absl::Status Node::load_collection(const storage::StoredCollection& stored) {
         }
         collection->stored_bytes += bytes;
         labels.push_back(collection->label(record.id));
+        ids.push_back(record.id);
         collection->payloads.put(labels.back(), record.payload_json);
         vectors.insert(vectors.end(), record.vector.begin(), record.vector.end());
         return absl::OkStatus();
       },
       on_corrupt);
   if (!s.ok()) return s;
-  if (auto built = collection->index.add_batch(labels, vectors, options_.index_build_threads);
+  if (auto built = collection->index.load(labels, ids, vectors, options_.index_build_threads);
       !built.ok()) {
     return absl::DataLossError(
         absl::StrCat("collection '", stored.config.name,
@@ -179,7 +202,8 @@ absl::StatusOr<Node::Collection*> Node::find(const std::string& name) const {
 }
 
 CollectionInfo Node::info_of(const Collection& c) {
-  return CollectionInfo{c.stored, c.index.size(), c.stored_bytes, c.replica->digest_hex()};
+  return CollectionInfo{c.stored, c.index.size(), c.stored_bytes, c.replica->digest_hex(),
+                        c.index.stats()};
 }
 
 absl::StatusOr<CollectionInfo> Node::create_collection(const CollectionConfig& config) {
@@ -188,15 +212,28 @@ absl::StatusOr<CollectionInfo> Node::create_collection(const CollectionConfig& c
   if (collections_.contains(config.name)) {
     return absl::AlreadyExistsError(absl::StrCat("collection '", config.name, "' already exists"));
   }
+  // The catalog first: a crash before the local create is repaired at the next start (the
+  // catalog says the collection exists, so it is created then).
+  auto entry = catalog_.create(config, options_.mint_replica_id(), options_.physical_clock_ms(),
+                               options_.region);
+  if (!entry.ok()) return entry.status();
+  bindings_[config.name] = entry->incarnation;
+  if (auto s = persist_catalog(); !s.ok()) return s;
+  if (auto s = create_local(config); !s.ok()) return s;
+  return info_of(*collections_.at(config.name));
+}
+
+absl::Status Node::create_local(const CollectionConfig& config) {
   auto stored = store_.create_collection(config);
   if (!stored.ok()) return stored.status();
-  auto collection = std::make_unique<Collection>(*stored);
+  auto collection = std::make_unique<Collection>(*stored, segment_options(options_, *stored));
+  // Collection ids are never reused, so files there are leftovers of a crash: start clean.
+  remove_segment_files(collection->index.files());
   auto replica = CollectionReplica::load(store_, stored->id, replica_env(options_), nullptr);
   if (!replica.ok()) return replica.status();
   collection->replica = *std::move(replica);
-  CollectionInfo info = info_of(*collection);
   collections_[config.name] = std::move(collection);
-  return info;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<CollectionInfo>> Node::list_collections() const {
@@ -216,9 +253,37 @@ absl::StatusOr<CollectionInfo> Node::collection_info(const std::string& name) co
 absl::Status Node::drop_collection(const std::string& name) {
   absl::MutexLock lock(&mu_);
   if (auto c = find(name); !c.ok()) return c.status();
+  // The catalog first: a crash before the local drop is finished at the next start.
+  if (auto s = catalog_.drop(name); !s.ok()) return s;
+  bindings_.erase(name);
+  if (auto s = persist_catalog(); !s.ok()) return s;
+  return drop_local(name);
+}
+
+absl::Status Node::drop_local(const std::string& name) {
+  if (options_.before_collection_drop) options_.before_collection_drop(name);
   if (auto s = store_.drop_collection(name); !s.ok()) return s;
-  collections_.erase(name);
+  auto it = collections_.find(name);
+  if (it == collections_.end()) return absl::OkStatus();
+  const SegmentFiles files = it->second->index.files();
+  collections_.erase(it);  // stops its segment builder first
+  remove_segment_files(files);
   return absl::OkStatus();
+}
+
+const CollectionConfig& Node::local_config(const std::string& name) const {
+  return collections_.at(name)->stored.config;
+}
+
+std::vector<ReplicaAdvert> Node::local_replicas() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<ReplicaAdvert> out;
+  for (const auto& [name, c] : collections_) {
+    auto bound = bindings_.find(name);
+    if (bound == bindings_.end()) continue;
+    out.push_back({name, bound->second, c->replica->replica_id()});
+  }
+  return out;
 }
 
 absl::Status consistency_deadline_exceeded(absl::Duration waited) {
@@ -231,7 +296,7 @@ absl::Status consistency_deadline_exceeded(absl::Duration waited) {
 absl::StatusOr<WriteOutcome> Node::upsert(const std::string& collection,
                                           std::vector<storage::PointRecord> points) {
   if (auto s = validate_batch_size(points.size(), "points"); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
   const CollectionConfig& config = (*c)->stored.config;
@@ -242,10 +307,7 @@ absl::StatusOr<WriteOutcome> Node::upsert(const std::string& collection,
     if (!payload.ok()) return payload.status();
     points[i].payload_json = std::move(*payload);
   }
-  auto write = (*c)->replica->upsert(points);
-  if (!write.ok()) return write.status();
-  if (auto s = apply_to_index(**c, *write); !s.ok()) return s;
-  return WriteOutcome{write->applied, std::move(write->causal_token)};
+  return finish_local_write(lock, **c, collection, (*c)->replica->upsert(points));
 }
 
 absl::Status Node::apply_to_index(Collection& c, const ReplicaWrite& write) {
@@ -261,16 +323,87 @@ absl::Status Node::apply_to_index(Collection& c, const ReplicaWrite& write) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<WriteOutcome> Node::finish_local_write(absl::ReleasableMutexLock& lock,
+                                                      Collection& c, const std::string& collection,
+                                                      absl::StatusOr<ReplicaWrite> write) {
+  if (!write.ok()) return write.status();
+  if (auto s = apply_to_index(c, *write); !s.ok()) return s;
+  const uint64_t seq = write->log_seq;
+  lock.Release();
+  // Outside the lock: the replication layer may hand the seq to another thread, which reads back
+  // through the node.
+  if (seq != 0 && options_.on_local_commit) options_.on_local_commit(collection, seq);
+  return WriteOutcome{write->applied, std::move(write->causal_token), seq};
+}
+
+absl::StatusOr<Node::Collection*> Node::find_replica(const std::string& name,
+                                                     crdt::ReplicaId expected_replica) const {
+  auto c = find(name);
+  if (!c.ok()) return c.status();
+  if (expected_replica != 0 && (*c)->replica->replica_id() != expected_replica) {
+    return absl::NotFoundError(absl::StrCat("collection '", name, "' no longer holds replica ",
+                                            expected_replica, " (dropped and re-created)"));
+  }
+  return c;
+}
+
+absl::Status Node::apply_remote(const std::string& collection, crdt::ReplicaId peer,
+                                const crdt::PointSet& delta, std::optional<uint64_t> peer_seq,
+                                crdt::ReplicaId expected_replica) {
+  absl::MutexLock lock(&mu_);
+  auto c = find_replica(collection, expected_replica);
+  if (!c.ok()) return c.status();
+  // A peer's vectors are checked as a client's are: the index must accept every version that can
+  // become a winner, and a delta is joined whole or not at all.
+  const CollectionConfig& config = (*c)->stored.config;
+  for (const auto& [key, record] : delta.records()) {
+    for (const auto& version : record.vector_versions) {
+      if (auto s = validate_vector(config, version.vector, "remote delta"); !s.ok()) return s;
+    }
+  }
+  auto write = count_integrity((*c)->replica->apply_remote(peer, delta, peer_seq));
+  if (!write.ok()) return write.status();
+  return apply_to_index(**c, *write);
+}
+
+absl::StatusOr<crdt::ReplicaId> Node::replica_id(const std::string& collection) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto c = find(collection);
+  if (!c.ok()) return c.status();
+  return (*c)->replica->replica_id();
+}
+
+absl::StatusOr<uint64_t> Node::joined_through(const std::string& collection,
+                                              crdt::ReplicaId peer) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto c = find(collection);
+  if (!c.ok()) return c.status();
+  return (*c)->replica->joined_through(peer);
+}
+
+absl::StatusOr<std::shared_ptr<CollectionReplica>> Node::replica(
+    const std::string& collection) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto c = find(collection);
+  if (!c.ok()) return c.status();
+  return (*c)->replica;
+}
+
+absl::StatusOr<uint64_t> Node::trim_replication_log(const std::string& collection,
+                                                    crdt::ReplicaId expected_replica) {
+  absl::MutexLock lock(&mu_);
+  auto c = find_replica(collection, expected_replica);
+  if (!c.ok()) return c.status();
+  return (*c)->replica->trim_log();
+}
+
 absl::StatusOr<WriteOutcome> Node::remove(const std::string& collection,
                                           std::span<const PointId> ids) {
   if (auto s = validate_batch_size(ids.size(), "ids"); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
-  auto write = (*c)->replica->remove(ids);
-  if (!write.ok()) return write.status();
-  if (auto s = apply_to_index(**c, *write); !s.ok()) return s;
-  return WriteOutcome{write->applied, std::move(write->causal_token)};
+  return finish_local_write(lock, **c, collection, (*c)->replica->remove(ids));
 }
 
 absl::StatusOr<WriteOutcome> Node::set_payload(const std::string& collection,
@@ -295,13 +428,11 @@ absl::StatusOr<WriteOutcome> Node::update_payload(const std::string& collection,
   if (!normalized.ok()) return normalized.status();
   auto fields = split_payload(*normalized);
   if (!fields.ok()) return fields.status();
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
-  auto write = (*c)->replica->update_payload(ids, *fields, how);
-  if (!write.ok()) return write.status();
-  if (auto s = apply_to_index(**c, *write); !s.ok()) return s;
-  return WriteOutcome{write->applied, std::move(write->causal_token)};
+  return finish_local_write(lock, **c, collection,
+                            (*c)->replica->update_payload(ids, *fields, how));
 }
 
 absl::StatusOr<WriteOutcome> Node::delete_payload_keys(const std::string& collection,
@@ -309,13 +440,10 @@ absl::StatusOr<WriteOutcome> Node::delete_payload_keys(const std::string& collec
                                                        const std::vector<std::string>& keys) {
   if (auto s = validate_batch_size(ids.size(), "ids"); !s.ok()) return s;
   if (keys.empty()) return absl::InvalidArgumentError("no payload keys given");
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
-  auto write = (*c)->replica->delete_payload_keys(ids, keys);
-  if (!write.ok()) return write.status();
-  if (auto s = apply_to_index(**c, *write); !s.ok()) return s;
-  return WriteOutcome{write->applied, std::move(write->causal_token)};
+  return finish_local_write(lock, **c, collection, (*c)->replica->delete_payload_keys(ids, keys));
 }
 
 absl::StatusOr<bool> Node::token_satisfied(const std::string& collection,
@@ -394,6 +522,10 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Node::search(const std::stri
     return absl::InvalidArgumentError(
         absl::StrCat("ef = ", params.ef, " exceeds the limit of ", kMaxHnswEf));
   }
+  if (params.nprobe > kMaxIvfNprobe) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("nprobe = ", params.nprobe, " exceeds the limit of ", kMaxIvfNprobe));
+  }
   std::optional<PayloadFilter> filter;
   if (!params.filter_json.empty()) {
     auto parsed = parse_payload_filter(params.filter_json);
@@ -429,7 +561,7 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Node::search(const std::stri
   }
 
   auto neighbours = filter ? filtered_neighbours(**c, queries, params, *filter)
-                           : (*c)->index.search(queries, params.k, params.ef);
+                           : (*c)->index.search(queries, params.k, params.ef, params.nprobe);
   if (!neighbours.ok()) return neighbours.status();
   std::vector<std::vector<SearchHit>> out(nq);
   for (size_t q = 0; q < nq; ++q) {
@@ -467,16 +599,18 @@ absl::StatusOr<std::vector<std::vector<index::Neighbor>>> Node::filtered_neighbo
     if (c.payloads.matches(label, filter)) matched.push_back(label);
   }
   std::sort(matched.begin(), matched.end());
-  const index::Metric metric = c.index.metric();
-  const uint32_t dim = c.index.dim();
-  if (c.index.approximate() && !prefer_exact_scan(matched.size(), c.index.size())) {
+  const bool exact = c.index.kind() == IndexKind::kIvfFlat
+                         ? prefer_exact_scan_ivf(matched.size(), c.index.size())
+                         : prefer_exact_scan(matched.size(), c.index.size());
+  if (c.index.approximate() && !exact) {
     MatchedLabels accepted(matched, c.next_label);
-    return c.index.search(queries, params.k, params.ef, &accepted);
+    const double fraction = static_cast<double>(matched.size()) /
+                            static_cast<double>(std::max<size_t>(1, c.index.size()));
+    return c.index.search(queries, params.k, params.ef, params.nprobe, &accepted, fraction);
   }
   // A flat index, or few matching points: score the matching points exactly, from the vectors
   // the index holds in memory (no sealed record is opened).
-  return exact_top_k(metric, dim, queries, params.k, matched,
-                     [&](size_t i) { return c.index.vector_of(matched[i]); });
+  return c.index.exact_search(queries, params.k, matched);
 }
 
 NodeStats Node::stats() const {

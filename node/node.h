@@ -1,6 +1,7 @@
 // The single-node database: collections persisted in storage::Store, each with an in-memory
-// exact index (index::FlatIndex) rebuilt from the stored points at start. Validates every
-// request before it touches storage, so bad input changes nothing.
+// segmented index (collection_index.h: exact, HNSW or IVF-Flat) loaded from its segment files
+// and the stored points at start. Validates every request before it touches storage, so bad
+// input changes nothing.
 //
 // Thread safety: all methods are safe to call concurrently (one mutex; searches of one node
 // run one at a time for now). A write is durable (LMDB commit) before it is visible to search.
@@ -8,7 +9,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -21,6 +24,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "crdt/hlc.h"
+#include "crdt/point_set.h"
+#include "crypto/key_ring.h"
+#include "node/cluster_membership.h"
+#include "node/collection_catalog.h"
 #include "node/collection_index.h"
 #include "node/collection_replica.h"
 #include "node/payload_filter.h"
@@ -32,13 +39,15 @@ struct CollectionInfo {
   storage::StoredCollection stored;
   uint64_t point_count = 0;
   uint64_t stored_bytes = 0;
-  std::string digest;  // hex of the canonical digest of the collection's CRDT state
+  std::string digest;     // hex of the canonical digest of the collection's CRDT state
+  SegmentStats segments;  // this node's index segments of the collection
 };
 
 // The outcome of a write: how many points it changed and the causal token after it.
 struct WriteOutcome {
   uint32_t applied = 0;
   std::string causal_token;  // encoded version vector of the collection's replica
+  uint64_t log_seq = 0;      // seq of the write's delta-log entry (0: it changed nothing)
 };
 
 struct NodeOptions {
@@ -49,8 +58,33 @@ struct NodeOptions {
   crdt::HlcOptions hlc;
   // How long a read carrying a consistency token waits for this node to catch up.
   absl::Duration consistency_wait = absl::Seconds(5);
-  // Worker threads that build a collection's HNSW index at start.
+  // Worker threads of one HNSW build (at start and in a collection's background builder).
   size_t index_build_threads = 2;
+  // Where sealed index segments are persisted, one directory per collection (the daemon uses
+  // <data dir>/segments); empty: not persisted, and every start rebuilds them from the points.
+  std::filesystem::path segment_dir;
+  // The key ring that seals segment files (the records sealer's current ring, so key rotation
+  // applies to new files); empty or returning null: plaintext files with a checksum
+  // (--insecure-no-encryption).
+  std::function<std::shared_ptr<const crypto::KeyRing>()> segment_keys;
+  // Test hook: runs on a collection's builder thread after a segment is built and before it is
+  // published (collection_index.h). May be empty.
+  std::function<void(const std::string& collection)> before_segment_publish;
+  // The region this node serves (recorded in the collection catalog's creates).
+  std::string region = "local";
+  // Called (under the node's lock, on the calling thread) just before a local collection is
+  // removed, by a drop through the API or by the catalog; the replication layer stops the
+  // collection's replica there. Must not call back into the node.
+  std::function<void(const std::string& collection)> before_collection_drop;
+  // Keep each collection's delta log until the replication layer compacts it (set on a node whose
+  // collections replicate; see ReplicaEnv::retain_delta_log). False: a single node, whose log
+  // entries are dropped as soon as they are committed.
+  bool retain_delta_log = false;
+  // Called after every local write (upsert, remove, payload updates) that appended a delta-log
+  // entry, with the collection's name and the entry's seq, so the replication layer can stream it
+  // (ShardHost::on_local_commit). Runs on the writer's thread after the node's lock is released;
+  // it must not block. Writes that changed nothing do not call it. May be empty.
+  std::function<void(const std::string& collection, uint64_t seq)> on_local_commit;
 };
 
 struct SearchHit {
@@ -68,6 +102,7 @@ struct SearchParams {
   // A payload filter as JSON text (syntax in payload_filter.h); "" = no filter. Every result
   // satisfies it; fewer than k results come back when fewer points match.
   std::string filter_json = {};
+  uint32_t nprobe = 0;  // ivf_flat lists scanned per sealed segment; 0 = the default
 };
 
 struct NodeStats {
@@ -131,11 +166,12 @@ class Node {
   absl::StatusOr<uint64_t> count(const std::string& collection) const;
   absl::StatusOr<storage::ScrollPage> scroll(const std::string& collection, std::string_view cursor,
                                              uint32_t limit) const;
-  // Top-k for each of the row-major `queries` (exact on flat collections, approximate on HNSW
-  // ones), restricted to the points matching params.filter_json when set; results nearest first.
-  // A filter is applied during the HNSW traversal; when it matches few points
-  // (prefer_exact_scan() in filtered_scan.h) those points are scanned exactly instead.
-  // InvalidArgument for a malformed filter, as for other bad input.
+  // Top-k for each of the row-major `queries` (exact on flat collections and on the growing
+  // segment of the others, approximate on HNSW and IVF-Flat sealed segments), restricted to the
+  // points matching params.filter_json when set; results nearest first. A filter is applied
+  // during the HNSW traversal and the IVF list scans; when it matches few points
+  // (prefer_exact_scan() and prefer_exact_scan_ivf() in filtered_scan.h) those points are scanned
+  // exactly instead. InvalidArgument for a malformed filter, as for other bad input.
   absl::StatusOr<std::vector<std::vector<SearchHit>>> search(const std::string& collection,
                                                              std::span<const float> queries,
                                                              const SearchParams& params) const;
@@ -143,11 +179,60 @@ class Node {
   NodeStats stats() const;
   const std::string& node_id() const { return store_.node_id(); }
 
+  // Replication (node/collection_shard_store.h adapts these to replication::ShardStore).
+  //
+  // Durably joins `delta`, received from peer replica `peer`, into the collection's replica (see
+  // CollectionReplica::apply_remote: state, view, log entry and joined-through record in one
+  // transaction), then updates the in-memory index and payload index as local writes do.
+  // InvalidArgument (nothing applied) for a delta holding a vector that does not fit the
+  // collection, a malformed id or payload; NotFound when the collection does not exist, or when
+  // `expected_replica` is non-zero and the collection's replica has another id (the collection was
+  // dropped and re-created). Any other error leaves nothing applied, in memory or on disk.
+  absl::Status apply_remote(const std::string& collection, crdt::ReplicaId peer,
+                            const crdt::PointSet& delta, std::optional<uint64_t> peer_seq,
+                            crdt::ReplicaId expected_replica = 0);
+  // The replica id of the collection's CRDT replica (NotFound when absent).
+  absl::StatusOr<crdt::ReplicaId> replica_id(const std::string& collection) const;
+  // The highest seq of `peer`'s delta log durably joined into the collection (0 when none).
+  absl::StatusOr<uint64_t> joined_through(const std::string& collection,
+                                          crdt::ReplicaId peer) const;
+  // The collection's replica, for the replication layer to read its state(), log() and
+  // joined_through() (and to register peers in its log) on the replication thread. Shared: a
+  // holder keeps the object valid after the collection is dropped (it is then detached, and
+  // apply_remote with its id as `expected_replica` fails). Writes go through the node only.
+  // These reads take no lock: the caller must keep writes to the collection off other threads
+  // while it reads (see collection_shard_store.h).
+  absl::StatusOr<std::shared_ptr<CollectionReplica>> replica(const std::string& collection) const;
+  // Removes from the store the log entries the collection's replica compacted away (see
+  // CollectionReplica::trim_log). NotFound as for apply_remote. Returns how many were removed.
+  absl::StatusOr<uint64_t> trim_replication_log(const std::string& collection,
+                                                crdt::ReplicaId expected_replica = 0);
+
+  // The cluster-wide collection catalog (collection_catalog.h). create_collection and
+  // drop_collection record their change there; merge_catalog joins a peer's entries and then
+  // creates, relabels or drops local collections so that they match the catalog's winners.
+  // Returns one line per local change (for the log).
+  std::vector<CatalogEntry> catalog_entries() const;
+  absl::StatusOr<std::vector<std::string>> merge_catalog(const std::vector<CatalogEntry>& entries);
+  // Creates of `collection` that lost to a create with other settings (empty: no conflict).
+  std::vector<CatalogEntry> catalog_conflicts(const std::string& collection) const;
+  // Every local collection replica: its name, catalog incarnation and crdt replica id.
+  std::vector<ReplicaAdvert> local_replicas() const;
+
  private:
   struct Collection;
   Node(storage::Store& store, NodeOptions options);
   // Applies a committed replica write to the in-memory index.
   absl::Status apply_to_index(Collection& c, const ReplicaWrite& write);
+  // The end of every local write: applies `write` to the index, releases `lock` and reports the
+  // write's log entry to options_.on_local_commit.
+  absl::StatusOr<WriteOutcome> finish_local_write(absl::ReleasableMutexLock& lock, Collection& c,
+                                                  const std::string& collection,
+                                                  absl::StatusOr<ReplicaWrite> write);
+  // The collection `name` whose replica is `expected_replica` (any when 0); NotFound otherwise.
+  absl::StatusOr<Collection*> find_replica(const std::string& name,
+                                           crdt::ReplicaId expected_replica) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::StatusOr<WriteOutcome> update_payload(const std::string& collection,
                                               std::span<const PointId> ids,
                                               const std::string& payload_json, PayloadUpdate how);
@@ -160,6 +245,17 @@ class Node {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<Collection*> find(const std::string& name) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   static CollectionInfo info_of(const Collection& c);
+  // Catalog glue (node_catalog.cc).
+  absl::Status load_catalog() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status persist_catalog() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes the local collections match the catalog's winners.
+  absl::StatusOr<std::vector<std::string>> reconcile_catalog() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A fresh, empty local collection / removal of one (storage and memory), without the catalog.
+  absl::Status create_local(const CollectionConfig& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status drop_local(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // REQUIRES: a local collection `name` exists.
+  const CollectionConfig& local_config(const std::string& name) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // Counts DataLoss/FailedPrecondition from stored records; passes `result` through.
   template <typename T>
@@ -170,6 +266,9 @@ class Node {
   mutable std::atomic<uint64_t> integrity_failures_{0};
   mutable absl::Mutex mu_;
   absl::btree_map<std::string, std::unique_ptr<Collection>> collections_ ABSL_GUARDED_BY(mu_);
+  CollectionCatalog catalog_ ABSL_GUARDED_BY(mu_);
+  // Local collection name -> the catalog incarnation its data belongs to.
+  std::map<std::string, uint64_t> bindings_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace meridian::node

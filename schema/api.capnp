@@ -31,10 +31,15 @@ enum Metric {
 }
 
 # Which index a collection uses. `flat` is exact search; `hnsw` is an approximate graph index
-# (parameters in CollectionConfig; `ef` per search). ivfFlat and ivfPq are planned.
+# (parameters in CollectionConfig; `ef` per search); `ivfFlat` is an inverted file of
+# full-precision vectors (`ivfNlist` lists per sealed segment; `nprobe` per search).
+# Approximate collections keep new points in an exact growing segment until it holds
+# `segmentSealPoints` points, then seal it into the collection's index in the background
+# (docs/segments.md).
 enum IndexKind {
   flat @0;
   hnsw @1;
+  ivfFlat @2;
 }
 
 struct CollectionConfig {
@@ -44,6 +49,14 @@ struct CollectionConfig {
   indexKind @3 :IndexKind; # default flat
   hnswM @4 :UInt32;        # hnsw: links per node, 2..128 (0 = default 16)
   hnswEfConstruction @5 :UInt32;  # hnsw: candidate list while building, 1..4096 (0 = default 200)
+  ivfNlist @6 :UInt32;     # ivfFlat: lists per sealed segment, 1..65536; 0 = auto (per segment
+                           # of n points: min(4 * sqrt(n), n / 39), at least 1)
+  segmentSealPoints @7 :UInt32;  # hnsw, ivfFlat: the exact growing segment is sealed into the
+                                 # collection's index once it holds this many points,
+                                 # 100..10000000 (0 = default 20000); see docs/segments.md
+  segmentRebuildDeletedPercent @8 :UInt32;  # a sealed segment is rebuilt without its deleted
+                                            # points once more than this percentage of its
+                                            # points is deleted, 1..100 (0 = default 20)
 }
 
 struct CollectionInfo {
@@ -52,6 +65,20 @@ struct CollectionInfo {
   storedBytes @2 :UInt64;  # bytes of stored point records (vectors + payloads), before LMDB overhead
   digest @3 :Text;         # hex BLAKE2b-256 of the canonical encoding of the collection's CRDT
                            # state: equal on replicas that hold the same state
+  segments @4 :SegmentStats;  # this node's index segments of the collection
+}
+
+# The index segments of one collection on the answering node (docs/segments.md).
+struct SegmentStats {
+  growingPoints @0 :UInt64;    # points in the exact growing segment
+  sealedSegments @1 :UInt32;   # sealed segments built with the collection's index kind
+  sealedPoints @2 :UInt64;     # live points in them
+  pendingSegments @3 :UInt32;  # segments waiting to be sealed (searched exactly meanwhile)
+  buildPending @4 :Bool;       # a background build is running or queued
+  builds @5 :UInt64;           # background builds published since the node started
+  loadedSegments @6 :UInt64;   # sealed segments loaded from segment files at start
+  builtAtStart @7 :UInt64;     # sealed segments built from the points at start
+  rejectedFiles @8 :UInt64;    # segment files found missing parts, corrupt or stale at start
 }
 
 # One point as written or read. `vector` and `payload` are empty when a read did not ask for them.
@@ -73,6 +100,23 @@ struct WriteResult {
   applied @0 :UInt32;        # points inserted, replaced, updated or deleted
   causalToken @1 :Data;      # opaque: the collection replica's version vector after the write.
                              # Pass it as a read's consistencyToken to read this write.
+  replication @2 :ReplicationOutcome;  # set when the write asked for more than `local`
+}
+
+# When a write is acknowledged.
+enum WriteConcern {
+  local @0;       # after the local commit (default)
+  region @1;      # after a quorum of the collection's replicas in the writer's region has it
+  allRegions @2;  # after at least one replica in every region has it
+}
+
+# How a write with a concern beyond `local` fared. The write is committed locally either way: an
+# unconfirmed outcome is not a failure (the write will still replicate), it says which regions had
+# not acknowledged it when the timeout passed.
+struct ReplicationOutcome {
+  confirmed @0 :Bool;
+  missingRegions @1 :List(Text);
+  waitedMs @2 :UInt32;
 }
 
 struct SearchRequest {
@@ -93,6 +137,8 @@ struct SearchRequest {
   # a top-level payload field; a point without it satisfies no condition on it. Applied during
   # the HNSW traversal; a very selective filter is answered by an exact scan of the matches.
   # Malformed filters fail with InvalidArgument.
+  nprobe @8 :UInt32;         # ivfFlat: lists scanned per sealed segment, 1..65536 (0 = default:
+                             # max(8, nlist / 8) of each segment); ignored by flat and hnsw
 }
 
 struct QueryResult {
@@ -107,6 +153,33 @@ struct NodeStatus {
   points @4 :UInt64;         # live points across collections
   dataDir @5 :Text;
   integrityFailures @6 :UInt64;  # stored records that failed to open (tampered or corrupt) since start
+  region @7 :Text;           # the region this node serves
+  peerAddress @8 :Text;      # peer (replication) address; empty when the node runs alone
+  members @9 :List(MemberStatus);        # the other nodes this node knows
+  replication @10 :List(PeerReplication);  # one per (collection, peer replica)
+}
+
+# Another node of the cluster as this node sees it.
+struct MemberStatus {
+  nodeId @0 :Text;
+  region @1 :Text;
+  clientAddress @2 :Text;
+  peerAddress @3 :Text;
+  up @4 :Bool;               # heard of (directly or by gossip) recently
+}
+
+# Replication of one collection to one peer replica.
+struct PeerReplication {
+  collection @0 :Text;
+  nodeId @1 :Text;
+  region @2 :Text;
+  connected @3 :Bool;
+  lagDeltas @4 :UInt64;      # our deltas the peer has not acknowledged
+  lagMs @5 :Int64;           # age of the oldest of them
+  bytesSent @6 :UInt64;
+  fullStateTransfers @7 :UInt64;  # full-state transfers started to the peer
+  fullStatesReceived @8 :UInt64;  # full-state transfers received from it
+  reconnects @9 :UInt64;
 }
 
 # One master key of the node's key ring.
@@ -145,9 +218,13 @@ interface Api {
   dropCollection @4 (name :Text) -> ();
 
   # Inserts or replaces up to 10000 points in one atomic, durable batch.
-  upsert @5 (collection :Text, points :List(Point)) -> (result :WriteResult);
+  # `writeConcern` (default local) says when to answer; `timeoutMs` (0: 5000, at most 60000)
+  # bounds the wait for region / allRegions.
+  upsert @5 (collection :Text, points :List(Point), writeConcern :WriteConcern,
+             timeoutMs :UInt32) -> (result :WriteResult);
   # Deletes points by id; ids that do not exist are ignored (not counted in `applied`).
-  delete @6 (collection :Text, ids :List(PointId)) -> (result :WriteResult);
+  delete @6 (collection :Text, ids :List(PointId), writeConcern :WriteConcern,
+             timeoutMs :UInt32) -> (result :WriteResult);
   #
   # Reads (get, count, scroll, search) take an optional `consistencyToken`: the causalToken of an
   # earlier write, possibly made through another node. When given, the node first waits (bounded,

@@ -72,21 +72,44 @@ absl::StatusOr<CollectionConfig> collection_config_from_rpc(rpc::CollectionConfi
     case rpc::IndexKind::HNSW:
       out.index_kind = IndexKind::kHnsw;
       break;
+    case rpc::IndexKind::IVF_FLAT:
+      out.index_kind = IndexKind::kIvfFlat;
+      break;
     default:
       return absl::InvalidArgumentError("unknown index kind (newer client?)");
   }
   if (c.getHnswM() != 0) out.hnsw_m = c.getHnswM();
   if (c.getHnswEfConstruction() != 0) out.hnsw_ef_construction = c.getHnswEfConstruction();
+  out.ivf_nlist = c.getIvfNlist();
+  if (c.getSegmentSealPoints() != 0) out.segment_seal_points = c.getSegmentSealPoints();
+  if (c.getSegmentRebuildDeletedPercent() != 0) {
+    out.segment_rebuild_deleted_percent = c.getSegmentRebuildDeletedPercent();
+  }
   return out;
+}
+
+rpc::IndexKind index_kind_to_rpc(IndexKind k) {
+  switch (k) {
+    case IndexKind::kFlat:
+      return rpc::IndexKind::FLAT;
+    case IndexKind::kHnsw:
+      return rpc::IndexKind::HNSW;
+    case IndexKind::kIvfFlat:
+      return rpc::IndexKind::IVF_FLAT;
+  }
+  return rpc::IndexKind::FLAT;
 }
 
 void collection_config_to_rpc(const CollectionConfig& c, rpc::CollectionConfig::Builder out) {
   out.setName(c.name);
   out.setDim(c.dim);
   out.setMetric(metric_to_rpc(c.metric));
-  out.setIndexKind(c.index_kind == IndexKind::kHnsw ? rpc::IndexKind::HNSW : rpc::IndexKind::FLAT);
+  out.setIndexKind(index_kind_to_rpc(c.index_kind));
   out.setHnswM(c.hnsw_m);
   out.setHnswEfConstruction(c.hnsw_ef_construction);
+  out.setIvfNlist(c.ivf_nlist);
+  out.setSegmentSealPoints(c.segment_seal_points);
+  out.setSegmentRebuildDeletedPercent(c.segment_rebuild_deleted_percent);
 }
 
 }  // namespace meridian

@@ -14,6 +14,8 @@ void point_id_to_rpc(const PointId& id, rpc::PointId::Builder out);
 absl::StatusOr<Metric> metric_from_rpc(rpc::Metric m);
 rpc::Metric metric_to_rpc(Metric m);
 
+rpc::IndexKind index_kind_to_rpc(IndexKind k);
+
 absl::StatusOr<CollectionConfig> collection_config_from_rpc(rpc::CollectionConfig::Reader c);
 void collection_config_to_rpc(const CollectionConfig& c, rpc::CollectionConfig::Builder out);
 

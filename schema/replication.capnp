@@ -44,6 +44,10 @@ struct Hello {
   hasResume @4 :Bool;
   wantReply @5 :Bool;        # the sender has not heard the receiver's Hello in this session yet:
                              # answer with a Hello (whose wantReply is false)
+  toReplicaId @6 :UInt64;    # the replica the sender means to reach (0: any). A replica refuses
+                             # a session meant for another one: after a node is wiped and restarted
+                             # at the same address, peers still dialling its old replica must not
+                             # mistake the new one (and its log positions) for the old.
 }
 
 # A delta interval: the join of the sender's deltas (afterSeq, throughSeq]. The receiver joins it,
@@ -130,4 +134,8 @@ interface Replicator {
 
   # Anti-entropy without a session: the callee answers with its own Exchange.
   exchange @1 (request :Exchange) -> (reply :Exchange);
+
+  # Cluster gossip between nodes (membership and the collection catalog): a GossipMessage of
+  # cluster.capnp as bytes each way, so this protocol stays independent of the node layer.
+  gossip @2 (message :Data) -> (reply :Data);
 }

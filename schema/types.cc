@@ -81,6 +81,8 @@ std::string_view index_kind_name(IndexKind k) {
       return "flat";
     case IndexKind::kHnsw:
       return "hnsw";
+    case IndexKind::kIvfFlat:
+      return "ivf_flat";
   }
   return "unknown";
 }
@@ -88,8 +90,9 @@ std::string_view index_kind_name(IndexKind k) {
 absl::StatusOr<IndexKind> parse_index_kind(std::string_view name) {
   if (name == "flat") return IndexKind::kFlat;
   if (name == "hnsw") return IndexKind::kHnsw;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown index kind '", std::string(name), "' (available: flat, hnsw)"));
+  if (name == "ivf_flat") return IndexKind::kIvfFlat;
+  return absl::InvalidArgumentError(absl::StrCat("unknown index kind '", std::string(name),
+                                                 "' (available: flat, hnsw, ivf_flat)"));
 }
 
 absl::Status validate_collection_name(std::string_view name) {
@@ -124,6 +127,27 @@ absl::Status validate_collection_config(const CollectionConfig& config) {
       return absl::InvalidArgumentError(absl::StrCat(
           "hnsw ef_construction = ", config.hnsw_ef_construction, " out of range 1..", kMaxHnswEf));
     }
+  }
+  if (config.ivf_nlist > kMaxIvfNlist) {
+    return absl::InvalidArgumentError(absl::StrCat("ivf nlist = ", config.ivf_nlist,
+                                                   " out of range 1..", kMaxIvfNlist,
+                                                   " (0 = chosen per segment)"));
+  }
+  if (config.ivf_nlist != 0 && config.index_kind != IndexKind::kIvfFlat) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("nlist applies to index kind ivf_flat only, not ",
+                     std::string(index_kind_name(config.index_kind))));
+  }
+  if (config.segment_seal_points < kMinSegmentSealPoints ||
+      config.segment_seal_points > kMaxSegmentSealPoints) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("segment seal points = ", config.segment_seal_points, " out of range ",
+                     kMinSegmentSealPoints, "..", kMaxSegmentSealPoints));
+  }
+  if (config.segment_rebuild_deleted_percent < 1 || config.segment_rebuild_deleted_percent > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("segment rebuild deleted percent = ", config.segment_rebuild_deleted_percent,
+                     " out of range 1..100"));
   }
   return absl::OkStatus();
 }

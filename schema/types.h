@@ -49,11 +49,20 @@ class PointId {
 };
 
 enum class Metric : uint8_t { kL2 = 0, kCosine = 1, kDot = 2 };
-enum class IndexKind : uint8_t { kFlat = 0, kHnsw = 1 };
+enum class IndexKind : uint8_t { kFlat = 0, kHnsw = 1, kIvfFlat = 2 };
 inline constexpr uint32_t kDefaultHnswM = 16;
 inline constexpr uint32_t kDefaultHnswEfConstruction = 200;
 inline constexpr uint32_t kDefaultHnswEf = 64;
 inline constexpr uint32_t kMaxHnswEf = 4096;
+// IVF: lists per sealed segment (0 = auto) and lists scanned per search (0 = default).
+inline constexpr uint32_t kMaxIvfNlist = 65536;
+inline constexpr uint32_t kMaxIvfNprobe = 65536;
+// Segments (docs/segments.md): the growing segment of an approximate collection is sealed at
+// this many points; a sealed segment is rebuilt when more than this percentage is deleted.
+inline constexpr uint32_t kDefaultSegmentSealPoints = 20000;
+inline constexpr uint32_t kMinSegmentSealPoints = 100;
+inline constexpr uint32_t kMaxSegmentSealPoints = 10000000;
+inline constexpr uint32_t kDefaultSegmentRebuildDeletedPercent = 20;
 
 std::string_view metric_name(Metric m);
 absl::StatusOr<Metric> parse_metric(std::string_view name);
@@ -67,6 +76,9 @@ struct CollectionConfig {
   IndexKind index_kind = IndexKind::kFlat;
   uint32_t hnsw_m = kDefaultHnswM;                             // hnsw only
   uint32_t hnsw_ef_construction = kDefaultHnswEfConstruction;  // hnsw only
+  uint32_t ivf_nlist = 0;                                      // ivf_flat only; 0 = auto
+  uint32_t segment_seal_points = kDefaultSegmentSealPoints;    // approximate kinds
+  uint32_t segment_rebuild_deleted_percent = kDefaultSegmentRebuildDeletedPercent;
   friend bool operator==(const CollectionConfig&, const CollectionConfig&) = default;
 };
 

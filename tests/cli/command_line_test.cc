@@ -44,6 +44,43 @@ TEST(CommandLineTest, HnswCollectionAndSearchOptions) {
   EXPECT_EQ(filtered.filter, R"({"must":[]})");
 }
 
+TEST(CommandLineTest, IvfFlatCollectionSegmentAndSearchOptions) {
+  auto create = command_of<CollectionCreateArgs>(
+      {"collection", "create", "v", "--dim", "8", "--metric", "l2", "--index", "ivf_flat",
+       "--nlist", "64", "--seal-points", "5000", "--rebuild-deleted-percent", "30"});
+  EXPECT_EQ(create.config.index_kind, IndexKind::kIvfFlat);
+  EXPECT_EQ(create.config.ivf_nlist, 64u);
+  EXPECT_EQ(create.config.segment_seal_points, 5000u);
+  EXPECT_EQ(create.config.segment_rebuild_deleted_percent, 30u);
+  auto defaults = command_of<CollectionCreateArgs>(
+      {"collection", "create", "v", "--dim", "8", "--metric", "l2", "--index", "ivf_flat"});
+  EXPECT_EQ(defaults.config.ivf_nlist, 0u);
+  EXPECT_EQ(defaults.config.segment_seal_points, kDefaultSegmentSealPoints);
+  EXPECT_EQ(defaults.config.segment_rebuild_deleted_percent, kDefaultSegmentRebuildDeletedPercent);
+  const std::vector<std::string> ivf = {"collection", "create", "v",       "--dim",   "8",
+                                        "--metric",   "l2",     "--index", "ivf_flat"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = ivf;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  expect_usage_error(with({"--nlist", "0"}), "--nlist must be an integer in 1..65536");
+  expect_usage_error(with({"--nlist", "65537"}), "--nlist");
+  expect_usage_error(with({"--seal-points", "99"}), "--seal-points must be an integer in 100..");
+  expect_usage_error(with({"--rebuild-deleted-percent", "101"}), "--rebuild-deleted-percent");
+  expect_usage_error({"collection", "create", "v", "--dim", "8", "--metric", "l2", "--index",
+                      "hnsw", "--nlist", "8"},
+                     "--nlist applies to --index ivf_flat only");
+  expect_usage_error(
+      {"collection", "create", "v", "--dim", "8", "--metric", "l2", "--seal-points", "1000"},
+      "apply to --index hnsw and ivf_flat only");
+  auto search = command_of<SearchArgs>({"search", "v", "--queries", "q.fvecs", "--nprobe", "32"});
+  EXPECT_EQ(search.nprobe, 32u);
+  EXPECT_EQ(command_of<SearchArgs>({"search", "v", "--queries", "q.fvecs"}).nprobe, 0u);
+  expect_usage_error({"search", "v", "--queries", "q.fvecs", "--nprobe", "0"}, "--nprobe");
+  expect_usage_error({"search", "v", "--queries", "q.fvecs", "--nprobe", "70000"}, "--nprobe");
+}
+
 TEST(CommandLineTest, ServerFromFlagEnvironmentOrDefault) {
   auto a = parse({"--server", "h:1", "status"});
   MERIDIAN_ASSERT_OK(a);
@@ -100,7 +137,7 @@ TEST(CommandLineTest, CollectionCreateErrors) {
   expect_usage_error({"collection", "create", "x", "--dim", "8x", "--metric", "l2"}, "--dim");
   expect_usage_error(
       {"collection", "create", "x", "--dim", "8", "--metric", "l2", "--index", "ivf"},
-      "--index must be flat or hnsw");
+      "--index must be flat, hnsw or ivf_flat");
   expect_usage_error({"collection", "create", "x", "--dim", "8", "--metric", "l2", "--m", "8"},
                      "--index hnsw only");
   expect_usage_error(

@@ -35,6 +35,28 @@ TEST(DaemonConfigTest, KeyFilesRepeatAndFlagsReplaceTheConfigFilesList) {
   EXPECT_EQ(flags->key_files, (std::vector<std::string>{"/new", "/keys/a"}));
 }
 
+TEST(DaemonConfigTest, ClusterSettings) {
+  meridian::testing::TempDir dir;
+  auto path = (dir.path() / "meridian.conf").string();
+  std::ofstream(path) << "region = eu-west\npeer-listen = 127.0.0.1:7601\n"
+                         "seeds = 127.0.0.1:7611, 127.0.0.1:7621\n";
+  auto config = parse_daemon_args({"--config", path, "--seeds", "127.0.0.1:7631", "--dial-via",
+                                   "127.0.0.1:7611=127.0.0.1:9000"});
+  MERIDIAN_ASSERT_OK(config.status());
+  EXPECT_EQ(config->region, "eu-west");
+  EXPECT_EQ(config->peer_listen, "127.0.0.1:7601");
+  EXPECT_EQ(config->seeds,
+            (std::vector<std::string>{"127.0.0.1:7611", "127.0.0.1:7621", "127.0.0.1:7631"}));
+  EXPECT_EQ(config->dial_via.at("127.0.0.1:7611"), "127.0.0.1:9000");
+  EXPECT_EQ(parse_daemon_args({})->region, "local");
+  EXPECT_TRUE(parse_daemon_args({})->peer_listen.empty());
+  MERIDIAN_EXPECT_CODE(parse_daemon_args({"--region", "eu west"}),
+                       absl::StatusCode::kInvalidArgument);
+  MERIDIAN_EXPECT_CODE(parse_daemon_args({"--region", ""}), absl::StatusCode::kInvalidArgument);
+  MERIDIAN_EXPECT_CODE(parse_daemon_args({"--dial-via", "127.0.0.1:1"}),
+                       absl::StatusCode::kInvalidArgument);
+}
+
 TEST(DaemonConfigTest, ErrorsAreClear) {
   MERIDIAN_EXPECT_CODE(parse_daemon_args({"--bogus", "1"}), absl::StatusCode::kInvalidArgument);
   MERIDIAN_EXPECT_CODE(parse_daemon_args({"--listen"}), absl::StatusCode::kInvalidArgument);

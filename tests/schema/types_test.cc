@@ -53,6 +53,37 @@ TEST(CollectionConfigTest, ValidatesNameAndDimension) {
                        absl::StatusCode::kInvalidArgument);
 }
 
+TEST(CollectionConfigTest, ValidatesIvfAndSegmentParameters) {
+  CollectionConfig ivf{"v", 8, Metric::kL2, IndexKind::kIvfFlat};
+  MERIDIAN_EXPECT_OK(validate_collection_config(ivf));  // nlist 0: chosen per segment
+  ivf.ivf_nlist = kMaxIvfNlist;
+  MERIDIAN_EXPECT_OK(validate_collection_config(ivf));
+  ivf.ivf_nlist = kMaxIvfNlist + 1;
+  MERIDIAN_EXPECT_CODE(validate_collection_config(ivf), absl::StatusCode::kInvalidArgument);
+  CollectionConfig hnsw{"h", 8, Metric::kL2, IndexKind::kHnsw};
+  hnsw.ivf_nlist = 16;
+  MERIDIAN_EXPECT_CODE(validate_collection_config(hnsw), absl::StatusCode::kInvalidArgument);
+  for (uint32_t seal : {kMinSegmentSealPoints - 1, kMaxSegmentSealPoints + 1}) {
+    CollectionConfig c{"c", 8, Metric::kL2, IndexKind::kHnsw};
+    c.segment_seal_points = seal;
+    MERIDIAN_EXPECT_CODE(validate_collection_config(c), absl::StatusCode::kInvalidArgument);
+  }
+  for (uint32_t percent : {0u, 101u}) {
+    CollectionConfig c{"c", 8, Metric::kL2, IndexKind::kHnsw};
+    c.segment_rebuild_deleted_percent = percent;
+    MERIDIAN_EXPECT_CODE(validate_collection_config(c), absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(IndexKindTest, NamesRoundTrip) {
+  for (IndexKind k : {IndexKind::kFlat, IndexKind::kHnsw, IndexKind::kIvfFlat}) {
+    auto parsed = parse_index_kind(index_kind_name(k));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, k);
+  }
+  EXPECT_EQ(index_kind_name(IndexKind::kIvfFlat), "ivf_flat");
+}
+
 TEST(MetricTest, NamesRoundTrip) {
   for (Metric m : {Metric::kL2, Metric::kCosine, Metric::kDot}) {
     auto parsed = parse_metric(metric_name(m));

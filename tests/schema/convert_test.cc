@@ -1,0 +1,41 @@
+// Tests of schema/convert.h: collection settings survive the wire, and settings an old client
+// leaves at zero take their defaults.
+#include "schema/convert.h"
+
+#include <capnp/message.h>
+
+#include "tests/support/test_support.h"
+
+namespace meridian {
+namespace {
+
+TEST(ConvertTest, CollectionConfigRoundTripsEveryIndexKind) {
+  for (IndexKind kind : {IndexKind::kFlat, IndexKind::kHnsw, IndexKind::kIvfFlat}) {
+    CollectionConfig c{"c", 16, Metric::kCosine, kind};
+    if (kind == IndexKind::kIvfFlat) c.ivf_nlist = 128;
+    c.segment_seal_points = 5000;
+    c.segment_rebuild_deleted_percent = 35;
+    capnp::MallocMessageBuilder message;
+    auto builder = message.initRoot<rpc::CollectionConfig>();
+    collection_config_to_rpc(c, builder);
+    auto back = collection_config_from_rpc(builder.asReader());
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, c);
+  }
+}
+
+TEST(ConvertTest, ZeroSettingsTakeTheirDefaults) {
+  capnp::MallocMessageBuilder message;
+  auto builder = message.initRoot<rpc::CollectionConfig>();
+  builder.setName("old");
+  builder.setDim(4);
+  builder.setIndexKind(rpc::IndexKind::IVF_FLAT);
+  auto back = collection_config_from_rpc(builder.asReader());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->ivf_nlist, 0u);
+  EXPECT_EQ(back->segment_seal_points, kDefaultSegmentSealPoints);
+  EXPECT_EQ(back->segment_rebuild_deleted_percent, kDefaultSegmentRebuildDeletedPercent);
+}
+
+}  // namespace
+}  // namespace meridian
