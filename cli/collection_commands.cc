@@ -46,18 +46,30 @@ absl::Status run_collection_info(client::Client& client, const CollectionInfoArg
       << "dim:     " << info->config.dim << '\n'
       << "metric:  " << metric_name(info->config.metric) << '\n'
       << "index:   " << index_kind_name(info->config.index_kind);
-  if (info->config.index_kind == IndexKind::kHnsw) {
-    out << " (m " << info->config.hnsw_m << ", ef_construction "
-        << info->config.hnsw_ef_construction << ")";
-  } else if (info->config.index_kind == IndexKind::kIvfFlat) {
+  const CollectionConfig& config = info->config;
+  const bool sq8 = config.quantization == Quantization::kSq8;
+  if (config.index_kind == IndexKind::kHnsw) {
+    out << " (m " << config.hnsw_m << ", ef_construction " << config.hnsw_ef_construction;
+  } else if (config.index_kind == IndexKind::kIvfFlat || config.index_kind == IndexKind::kIvfPq) {
     out << " (nlist ";
-    if (info->config.ivf_nlist == 0) {
+    if (config.ivf_nlist == 0) {
       out << "auto";
     } else {
-      out << info->config.ivf_nlist;
+      out << config.ivf_nlist;
     }
-    out << ")";
   }
+  if (config.index_kind == IndexKind::kIvfPq) {
+    out << ", pq_m " << ivf_pq_m_for(config.pq_m, config.dim)
+        << (config.pq_m == 0 ? " (auto)" : "");
+  }
+  if (config.index_kind == IndexKind::kHnsw || config.index_kind == IndexKind::kIvfFlat) {
+    out << ", quantization " << quantization_name(config.quantization);
+  }
+  if (config.index_kind == IndexKind::kIvfPq || sq8) {
+    out << ", refine_factor " << effective_refine_factor(config)
+        << (config.refine_factor == 0 ? " (default)" : "");
+  }
+  if (config.index_kind != IndexKind::kFlat) out << ")";
   out << '\n'
       << "points:  " << info->point_count << '\n'
       << "bytes:   " << info->stored_bytes << '\n'

@@ -105,7 +105,7 @@ absl::StatusOr<Command> build_collection_create(const ParsedArgs& args) {
     absl::StatusOr<IndexKind> kind = parse_index_kind(*index);
     if (!kind.ok()) {
       return usage_error(
-          absl::StrCat("--index must be flat, hnsw or ivf_flat, got '", *index, "'"));
+          absl::StrCat("--index must be flat, hnsw, ivf_flat or ivf_pq, got '", *index, "'"));
     }
     out.config.index_kind = *kind;
   }
@@ -118,8 +118,32 @@ absl::StatusOr<Command> build_collection_create(const ParsedArgs& args) {
   }
   MERIDIAN_RETURN_IF_ERROR(
       read_option<uint32_t>(args, "--nlist", 1, kMaxIvfNlist, out.config.ivf_nlist));
-  if (args.option("--nlist") && out.config.index_kind != IndexKind::kIvfFlat) {
-    return usage_error("--nlist applies to --index ivf_flat only");
+  if (args.option("--nlist") && out.config.index_kind != IndexKind::kIvfFlat &&
+      out.config.index_kind != IndexKind::kIvfPq) {
+    return usage_error("--nlist applies to --index ivf_flat and ivf_pq only");
+  }
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(
+      args, "--pq-m", 1, std::min(out.config.dim, kMaxIvfPqM), out.config.pq_m));
+  if (args.option("--pq-m") && out.config.index_kind != IndexKind::kIvfPq) {
+    return usage_error("--pq-m applies to --index ivf_pq only");
+  }
+  if (const std::string* quantization = args.option("--quantization")) {
+    absl::StatusOr<Quantization> q = parse_quantization(*quantization);
+    if (!q.ok()) {
+      return usage_error(
+          absl::StrCat("--quantization must be none or sq8, got '", *quantization, "'"));
+    }
+    out.config.quantization = *q;
+    if (*q != Quantization::kNone && out.config.index_kind != IndexKind::kHnsw &&
+        out.config.index_kind != IndexKind::kIvfFlat) {
+      return usage_error("--quantization sq8 applies to --index hnsw and ivf_flat only");
+    }
+  }
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--refine-factor", 1, kMaxRefineFactor,
+                                                 out.config.refine_factor));
+  if (args.option("--refine-factor") && out.config.index_kind != IndexKind::kIvfPq &&
+      out.config.quantization != Quantization::kSq8) {
+    return usage_error("--refine-factor applies to --index ivf_pq and --quantization sq8 only");
   }
   MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(args, "--seal-points", kMinSegmentSealPoints,
                                                  kMaxSegmentSealPoints,
@@ -129,7 +153,8 @@ absl::StatusOr<Command> build_collection_create(const ParsedArgs& args) {
   if ((args.option("--seal-points") || args.option("--rebuild-deleted-percent")) &&
       out.config.index_kind == IndexKind::kFlat) {
     return usage_error(
-        "--seal-points and --rebuild-deleted-percent apply to --index hnsw and ivf_flat only");
+        "--seal-points and --rebuild-deleted-percent apply to --index hnsw, ivf_flat and ivf_pq "
+        "only");
   }
   return out;
 }
@@ -237,17 +262,23 @@ absl::StatusOr<Command> build_gen_dataset(const ParsedArgs& args) {
 const std::vector<CommandSpec>& command_specs() {
   static const std::vector<CommandSpec> specs = {
       {"collection create",
-       "NAME --dim D --metric l2|cosine|dot [--index flat|hnsw|ivf_flat] [--m 16] "
-       "[--ef-construction 200] [--nlist N] [--seal-points 20000] [--rebuild-deleted-percent 20]",
+       "NAME --dim D --metric l2|cosine|dot [--index flat|hnsw|ivf_flat|ivf_pq] [--m 16] "
+       "[--ef-construction 200] [--nlist N] [--pq-m M] [--refine-factor R] "
+       "[--quantization none|sq8] [--seal-points 20000] [--rebuild-deleted-percent 20]",
        "create a collection (--m, --ef-construction: hnsw graph, defaults 16 and 200; --nlist: "
-       "ivf_flat lists per sealed segment, 1..65536, default chosen per segment; --seal-points: "
+       "ivf_flat and ivf_pq lists per sealed segment, 1..65536, default chosen per segment; "
+       "--pq-m: ivf_pq code bytes per vector, 1..min(dim, 4096), default dim/4 rounded down to a "
+       "multiple of 4; --refine-factor: ivf_pq and sq8 searches re-score refine-factor x k "
+       "candidates exactly, 1..1024, default 4 for ivf_pq and 2 for sq8; --quantization: hnsw "
+       "and ivf_flat sealed segments store float32 (none, default) or 8-bit codes (sq8); "
+       "--seal-points: "
        "size at which new points are sealed into the index, searched exactly until then, "
        "100..10000000; --rebuild-deleted-percent: a sealed segment is rebuilt once more than "
        "this share of it is deleted, 1..100)",
        1,
        1,
-       {"--dim", "--metric", "--index", "--m", "--ef-construction", "--nlist", "--seal-points",
-        "--rebuild-deleted-percent"},
+       {"--dim", "--metric", "--index", "--m", "--ef-construction", "--nlist", "--pq-m",
+        "--refine-factor", "--quantization", "--seal-points", "--rebuild-deleted-percent"},
        build_collection_create},
       {"collection list",
        "",
@@ -286,8 +317,8 @@ const std::vector<CommandSpec>& command_specs() {
        "NAME --queries FILE.fvecs [--k 10] [--out RESULT.ivecs] [--out-dist RESULT_dist.fvecs] "
        "[--batch 1] [--ef N] [--nprobe N] [--filter JSON]",
        "run queries; write result ids/distances; print QPS and latency (--ef: hnsw beam width, "
-       "1..4096, default 64; --nprobe: ivf_flat lists scanned per sealed segment, 1..65536, "
-       "default max(8, nlist/8); "
+       "1..4096, default 64; --nprobe: ivf_flat and ivf_pq lists scanned per sealed segment, "
+       "1..65536, default max(8, nlist/8); "
        "--filter: only points whose payload matches, e.g. '{\"must\":[{\"key\":\"color\","
        "\"match\":{\"any\":[\"red\",\"blue\"]}},{\"key\":\"year\",\"range\":"
        "{\"gte\":2000}}],\"must_not\":[...],\"should\":[...]}')",

@@ -121,7 +121,7 @@ struct SearchRequest {
   bool with_vector = false;
   std::string consistency_token = {};  // as in ReadOptions
   uint32_t ef = 0;                     // hnsw beam width (0: the collection's default)
-  uint32_t nprobe = 0;                 // ivf_flat lists scanned per segment (0: the default)
+  uint32_t nprobe = 0;                 // ivf_flat / ivf_pq lists scanned per segment (0: default)
   std::string filter = {};             // payload filter JSON (schema/api.capnp); "" = none
 };
 

@@ -599,7 +599,7 @@ absl::StatusOr<std::vector<std::vector<index::Neighbor>>> Node::filtered_neighbo
     if (c.payloads.matches(label, filter)) matched.push_back(label);
   }
   std::sort(matched.begin(), matched.end());
-  const bool exact = c.index.kind() == IndexKind::kIvfFlat
+  const bool exact = c.index.kind() == IndexKind::kIvfFlat || c.index.kind() == IndexKind::kIvfPq
                          ? prefer_exact_scan_ivf(matched.size(), c.index.size())
                          : prefer_exact_scan(matched.size(), c.index.size());
   if (c.index.approximate() && !exact) {

@@ -102,7 +102,7 @@ struct SearchParams {
   // A payload filter as JSON text (syntax in payload_filter.h); "" = no filter. Every result
   // satisfies it; fewer than k results come back when fewer points match.
   std::string filter_json = {};
-  uint32_t nprobe = 0;  // ivf_flat lists scanned per sealed segment; 0 = the default
+  uint32_t nprobe = 0;  // ivf_flat / ivf_pq lists scanned per sealed segment; 0 = the default
 };
 
 struct NodeStats {

@@ -1,4 +1,4 @@
-// Sealed HNSW and IVF-Flat segments and their builds; see sealed_segment.h.
+// Sealed HNSW, IVF-Flat and IVF-PQ segments and their builds; see sealed_segment.h.
 #include "node/sealed_segment.h"
 
 #include <algorithm>
@@ -47,6 +47,18 @@ SegmentSpec SegmentSpec::of(const CollectionConfig& config) {
   spec.hnsw.ef_construction = config.hnsw_ef_construction;
   spec.hnsw.ef_search = kDefaultHnswEf;
   spec.ivf_nlist = config.ivf_nlist;
+  const bool sq8 = config.quantization == Quantization::kSq8;
+  const uint32_t refine = effective_refine_factor(config);
+  if (sq8) {
+    spec.hnsw.quantization = index::Quantization::kSq8;
+    spec.hnsw.refine_factor = refine;
+    spec.ivf_quantization = index::Quantization::kSq8;
+    spec.ivf_refine_factor = refine;
+  }
+  if (config.index_kind == IndexKind::kIvfPq) {
+    spec.pq_m = ivf_pq_m_for(config.pq_m, config.dim);
+    spec.pq_refine_factor = refine;
+  }
   return spec;
 }
 
@@ -106,6 +118,33 @@ absl::StatusOr<std::vector<std::vector<index::Neighbor>>> IvfFlatSegment::search
   return results;
 }
 
+IvfPqSegment::IvfPqSegment(std::unique_ptr<index::IvfPqIndex> pq,
+                           std::shared_ptr<const SegmentRows> rows)
+    : Segment(Kind::kIvfPq, pq->dim(), pq->metric(), rows->labels, rows->ids),
+      pq_(std::move(pq)),
+      rows_(std::move(rows)) {}
+
+std::span<const float> IvfPqSegment::vector_at(uint32_t row) const {
+  return std::span<const float>(rows_->vectors).subspan(size_t{row} * dim(), dim());
+}
+
+absl::StatusOr<std::vector<std::vector<index::Neighbor>>> IvfPqSegment::search(
+    std::span<const float> queries, size_t k, const SegmentKnobs& knobs,
+    const index::LabelFilter* filter) const {
+  RowFilter rows(labels(), filter);
+  const bool all_live = filter == nullptr && dead_rows() == 0;
+  uint32_t nprobe = std::min(knobs.nprobe, pq_->nlist());
+  if (knobs.nprobe == 0) {
+    const double fraction = std::clamp(knobs.filter_fraction, 1e-6, 1.0);
+    const double scaled = std::ceil(ivf_default_nprobe(pq_->nlist()) / fraction);
+    nprobe = static_cast<uint32_t>(std::min<double>(scaled, pq_->nlist()));
+  }
+  auto results = pq_->search(queries, k, nprobe, all_live ? nullptr : &rows);
+  if (!results.ok()) return results.status();
+  rows_to_labels(labels(), *results);
+  return results;
+}
+
 absl::StatusOr<std::shared_ptr<const Segment>> build_sealed_segment(
     const SegmentSpec& spec, std::shared_ptr<const SegmentRows> rows, size_t threads) {
   const size_t n = rows->size();
@@ -125,11 +164,25 @@ absl::StatusOr<std::shared_ptr<const Segment>> build_sealed_segment(
       index::IvfFlatParams params;
       params.nlist = std::min<uint32_t>(ivf_lists_for(spec.ivf_nlist, n),
                                         static_cast<uint32_t>(std::min<size_t>(n, kMaxIvfNlist)));
+      params.quantization = spec.ivf_quantization;
+      params.refine_factor = spec.ivf_refine_factor;
       auto ivf = index::IvfFlatIndex::create(spec.dim, spec.metric, params);
       if (!ivf.ok()) return ivf.status();
       auto owned = std::make_unique<index::IvfFlatIndex>(*std::move(ivf));
       if (auto s = owned->add_batch(row_labels, rows->vectors); !s.ok()) return s;
       return std::make_shared<const IvfFlatSegment>(std::move(owned), std::move(rows));
+    }
+    case IndexKind::kIvfPq: {
+      index::IvfPqParams params;
+      params.nlist = std::min<uint32_t>(ivf_lists_for(spec.ivf_nlist, n),
+                                        static_cast<uint32_t>(std::min<size_t>(n, kMaxIvfNlist)));
+      params.m = std::min(spec.pq_m, spec.dim);
+      params.refine_factor = spec.pq_refine_factor;
+      auto pq = index::IvfPqIndex::create(spec.dim, spec.metric, params);
+      if (!pq.ok()) return pq.status();
+      auto owned = std::make_unique<index::IvfPqIndex>(*std::move(pq));
+      if (auto s = owned->add_batch(row_labels, rows->vectors); !s.ok()) return s;
+      return std::make_shared<const IvfPqSegment>(std::move(owned), std::move(rows));
     }
     case IndexKind::kFlat:
       break;

@@ -1,5 +1,5 @@
 // Sealed segments: immutable approximate indexes over a fixed set of points, built in the
-// background from SegmentRows with the collection's index kind (HNSW or IVF-Flat). Their
+// background from SegmentRows with the collection's index kind (HNSW, IVF-Flat or IVF-PQ). Their
 // indexes are keyed by row (0..n-1), so a segment persisted to a file can be reloaded under the
 // node labels of a later process (segment_file.h).
 #pragma once
@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "index/hnsw_index.h"
 #include "index/ivf_flat_index.h"
+#include "index/ivf_pq_index.h"
 #include "node/segment.h"
 #include "schema/types.h"
 
@@ -22,8 +23,13 @@ struct SegmentSpec {
   IndexKind kind = IndexKind::kFlat;
   uint32_t dim = 0;
   index::Metric metric = index::Metric::kL2;
-  index::HnswParams hnsw;  // kHnsw
-  uint32_t ivf_nlist = 0;  // kIvfFlat; 0 = ivf_lists_for(n) per segment
+  index::HnswParams hnsw;  // kHnsw (quantization and refine_factor included)
+  uint32_t ivf_nlist = 0;  // kIvfFlat, kIvfPq; 0 = ivf_lists_for(n) per segment
+  // kIvfFlat: vector storage and re-ranking (refine_factor >= 1 under kSq8).
+  index::Quantization ivf_quantization = index::Quantization::kNone;
+  uint32_t ivf_refine_factor = 2;
+  uint32_t pq_m = 0;              // kIvfPq: code bytes per vector (ivf_pq_m_for resolved)
+  uint32_t pq_refine_factor = 0;  // kIvfPq: re-rank factor (effective_refine_factor)
 
   static SegmentSpec of(const CollectionConfig& config);
 };
@@ -70,6 +76,24 @@ class IvfFlatSegment final : public Segment {
 
  private:
   std::unique_ptr<index::IvfFlatIndex> ivf_;
+  std::shared_ptr<const SegmentRows> rows_;
+};
+
+class IvfPqSegment final : public Segment {
+ public:
+  // `pq` holds row r under label r; `rows` are the float32 vectors it was built from (exact scans,
+  // rebuilds and vector reads need them; the index keeps only codes, plus its re-rank store).
+  IvfPqSegment(std::unique_ptr<index::IvfPqIndex> pq, std::shared_ptr<const SegmentRows> rows);
+
+  std::span<const float> vector_at(uint32_t row) const override;
+  absl::StatusOr<std::vector<std::vector<index::Neighbor>>> search(
+      std::span<const float> queries, size_t k, const SegmentKnobs& knobs,
+      const index::LabelFilter* filter) const override;
+  uint32_t nlist() const { return pq_->nlist(); }
+  const index::IvfPqIndex& ivf_pq() const { return *pq_; }
+
+ private:
+  std::unique_ptr<index::IvfPqIndex> pq_;
   std::shared_ptr<const SegmentRows> rows_;
 };
 

@@ -48,7 +48,7 @@ struct SegmentRows {
 // passed in as filters).
 class Segment {
  public:
-  enum class Kind : uint8_t { kExact = 0, kHnsw = 1, kIvfFlat = 2 };
+  enum class Kind : uint8_t { kExact = 0, kHnsw = 1, kIvfFlat = 2, kIvfPq = 3 };
 
   virtual ~Segment() = default;
   Segment(const Segment&) = delete;

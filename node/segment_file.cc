@@ -259,7 +259,8 @@ absl::StatusOr<SegmentFileContents> decode_segment_payload(std::string_view payl
   if (!hnsw.ok()) return corrupt(std::string(hnsw.status().message()));
   const index::HnswParams& params = (*hnsw)->params();
   if ((*hnsw)->dim() != spec.dim || (*hnsw)->metric() != spec.metric || params.m != spec.hnsw.m ||
-      params.ef_construction != spec.hnsw.ef_construction) {
+      params.ef_construction != spec.hnsw.ef_construction ||
+      params.quantization != spec.hnsw.quantization) {
     return corrupt("index built with other settings than the collection's");
   }
   if ((*hnsw)->size() != rows || (*hnsw)->node_count() != rows) {

@@ -18,6 +18,7 @@ SegmentPolicy::SegmentPolicy(const CollectionConfig& config)
       seal_trigger_ = seal_points_;
       break;
     case IndexKind::kIvfFlat:
+    case IndexKind::kIvfPq:
       seal_trigger_ = std::max<size_t>(seal_points_, size_t{39} * config.ivf_nlist);
       break;
   }

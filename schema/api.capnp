@@ -32,7 +32,10 @@ enum Metric {
 
 # Which index a collection uses. `flat` is exact search; `hnsw` is an approximate graph index
 # (parameters in CollectionConfig; `ef` per search); `ivfFlat` is an inverted file of
-# full-precision vectors (`ivfNlist` lists per sealed segment; `nprobe` per search).
+# full-precision vectors (`ivfNlist` lists per sealed segment; `nprobe` per search); `ivfPq` is
+# an inverted file of product-quantised vectors (`ivfNlist`, `pqM` code bytes per vector,
+# `refineFactor` exact re-ranking; `nprobe` per search). hnsw and ivfFlat may store their sealed
+# segments' vectors as SQ8 codes (`quantization`).
 # Approximate collections keep new points in an exact growing segment until it holds
 # `segmentSealPoints` points, then seal it into the collection's index in the background
 # (docs/segments.md).
@@ -40,6 +43,15 @@ enum IndexKind {
   flat @0;
   hnsw @1;
   ivfFlat @2;
+  ivfPq @3;
+}
+
+# How the sealed segments of an hnsw or ivfFlat collection store vectors: `none` = float32;
+# `sq8` = one byte per dimension, plus the float32 vectors for re-ranking each search's best
+# refineFactor * k candidates (faster scans, more memory).
+enum Quantization {
+  none @0;
+  sq8 @1;
 }
 
 struct CollectionConfig {
@@ -57,6 +69,12 @@ struct CollectionConfig {
   segmentRebuildDeletedPercent @8 :UInt32;  # a sealed segment is rebuilt without its deleted
                                             # points once more than this percentage of its
                                             # points is deleted, 1..100 (0 = default 20)
+  pqM @9 :UInt32;          # ivfPq: code bytes (sub-quantisers) per vector, 1..min(dim, 4096);
+                           # 0 = auto: dim / 4, rounded down to a multiple of 4 when dim >= 16
+  refineFactor @10 :UInt32;  # ivfPq, and quantization sq8: each search re-scores its best
+                             # refineFactor * k candidates with float32 vectors, 1..1024
+                             # (0 = default: 4 for ivfPq, 2 for sq8); other kinds: must be 0
+  quantization @11 :Quantization;  # hnsw, ivfFlat: sealed segment vector storage (default none)
 }
 
 struct CollectionInfo {
@@ -137,7 +155,7 @@ struct SearchRequest {
   # a top-level payload field; a point without it satisfies no condition on it. Applied during
   # the HNSW traversal; a very selective filter is answered by an exact scan of the matches.
   # Malformed filters fail with InvalidArgument.
-  nprobe @8 :UInt32;         # ivfFlat: lists scanned per sealed segment, 1..65536 (0 = default:
+  nprobe @8 :UInt32;         # ivfFlat, ivfPq: lists scanned per sealed segment, 1..65536 (0 = default:
                              # max(8, nlist / 8) of each segment); ignored by flat and hnsw
 }
 

@@ -75,6 +75,9 @@ absl::StatusOr<CollectionConfig> collection_config_from_rpc(rpc::CollectionConfi
     case rpc::IndexKind::IVF_FLAT:
       out.index_kind = IndexKind::kIvfFlat;
       break;
+    case rpc::IndexKind::IVF_PQ:
+      out.index_kind = IndexKind::kIvfPq;
+      break;
     default:
       return absl::InvalidArgumentError("unknown index kind (newer client?)");
   }
@@ -84,6 +87,18 @@ absl::StatusOr<CollectionConfig> collection_config_from_rpc(rpc::CollectionConfi
   if (c.getSegmentSealPoints() != 0) out.segment_seal_points = c.getSegmentSealPoints();
   if (c.getSegmentRebuildDeletedPercent() != 0) {
     out.segment_rebuild_deleted_percent = c.getSegmentRebuildDeletedPercent();
+  }
+  out.pq_m = c.getPqM();
+  out.refine_factor = c.getRefineFactor();
+  switch (c.getQuantization()) {
+    case rpc::Quantization::NONE:
+      out.quantization = Quantization::kNone;
+      break;
+    case rpc::Quantization::SQ8:
+      out.quantization = Quantization::kSq8;
+      break;
+    default:
+      return absl::InvalidArgumentError("unknown quantization (newer client?)");
   }
   return out;
 }
@@ -96,6 +111,8 @@ rpc::IndexKind index_kind_to_rpc(IndexKind k) {
       return rpc::IndexKind::HNSW;
     case IndexKind::kIvfFlat:
       return rpc::IndexKind::IVF_FLAT;
+    case IndexKind::kIvfPq:
+      return rpc::IndexKind::IVF_PQ;
   }
   return rpc::IndexKind::FLAT;
 }
@@ -110,6 +127,10 @@ void collection_config_to_rpc(const CollectionConfig& c, rpc::CollectionConfig::
   out.setIvfNlist(c.ivf_nlist);
   out.setSegmentSealPoints(c.segment_seal_points);
   out.setSegmentRebuildDeletedPercent(c.segment_rebuild_deleted_percent);
+  out.setPqM(c.pq_m);
+  out.setRefineFactor(c.refine_factor);
+  out.setQuantization(c.quantization == Quantization::kSq8 ? rpc::Quantization::SQ8
+                                                           : rpc::Quantization::NONE);
 }
 
 }  // namespace meridian

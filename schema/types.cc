@@ -1,6 +1,7 @@
 // Parsing and formatting of the shared value types in types.h.
 #include "schema/types.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/numbers.h"
@@ -83,6 +84,8 @@ std::string_view index_kind_name(IndexKind k) {
       return "hnsw";
     case IndexKind::kIvfFlat:
       return "ivf_flat";
+    case IndexKind::kIvfPq:
+      return "ivf_pq";
   }
   return "unknown";
 }
@@ -91,8 +94,43 @@ absl::StatusOr<IndexKind> parse_index_kind(std::string_view name) {
   if (name == "flat") return IndexKind::kFlat;
   if (name == "hnsw") return IndexKind::kHnsw;
   if (name == "ivf_flat") return IndexKind::kIvfFlat;
+  if (name == "ivf_pq") return IndexKind::kIvfPq;
   return absl::InvalidArgumentError(absl::StrCat("unknown index kind '", std::string(name),
-                                                 "' (available: flat, hnsw, ivf_flat)"));
+                                                 "' (available: flat, hnsw, ivf_flat, ivf_pq)"));
+}
+
+std::string_view quantization_name(Quantization q) {
+  switch (q) {
+    case Quantization::kNone:
+      return "none";
+    case Quantization::kSq8:
+      return "sq8";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<Quantization> parse_quantization(std::string_view name) {
+  if (name == "none") return Quantization::kNone;
+  if (name == "sq8") return Quantization::kSq8;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown quantization '", std::string(name), "' (expected none or sq8)"));
+}
+
+uint32_t ivf_pq_m_for(uint32_t configured, uint32_t dim) {
+  if (configured != 0) return configured;
+  uint32_t m = dim / 4;
+  if (dim >= 16) m = m / 4 * 4;
+  return std::max<uint32_t>(1, std::min(m, kMaxIvfPqM));
+}
+
+uint32_t effective_refine_factor(const CollectionConfig& config) {
+  if (config.index_kind == IndexKind::kIvfPq) {
+    return config.refine_factor != 0 ? config.refine_factor : kDefaultIvfPqRefineFactor;
+  }
+  if (config.quantization == Quantization::kSq8) {
+    return config.refine_factor != 0 ? config.refine_factor : kDefaultSq8RefineFactor;
+  }
+  return 0;
 }
 
 absl::Status validate_collection_name(std::string_view name) {
@@ -133,10 +171,40 @@ absl::Status validate_collection_config(const CollectionConfig& config) {
                                                    " out of range 1..", kMaxIvfNlist,
                                                    " (0 = chosen per segment)"));
   }
-  if (config.ivf_nlist != 0 && config.index_kind != IndexKind::kIvfFlat) {
+  const bool ivf =
+      config.index_kind == IndexKind::kIvfFlat || config.index_kind == IndexKind::kIvfPq;
+  if (config.ivf_nlist != 0 && !ivf) {
     return absl::InvalidArgumentError(
-        absl::StrCat("nlist applies to index kind ivf_flat only, not ",
+        absl::StrCat("nlist applies to index kinds ivf_flat and ivf_pq only, not ",
                      std::string(index_kind_name(config.index_kind))));
+  }
+  if (config.pq_m != 0 && config.index_kind != IndexKind::kIvfPq) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pq m applies to index kind ivf_pq only, not ",
+                     std::string(index_kind_name(config.index_kind))));
+  }
+  if (config.pq_m > std::min(config.dim, kMaxIvfPqM)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pq m = ", config.pq_m, " out of range 1..", std::min(config.dim, kMaxIvfPqM),
+                     " (at most the dimension ", config.dim, " and ", kMaxIvfPqM, "; 0 = auto)"));
+  }
+  if (config.quantization != Quantization::kNone && config.quantization != Quantization::kSq8) {
+    return absl::InvalidArgumentError("quantization must be none or sq8");
+  }
+  if (config.quantization != Quantization::kNone && config.index_kind != IndexKind::kHnsw &&
+      config.index_kind != IndexKind::kIvfFlat) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("quantization sq8 applies to index kinds hnsw and ivf_flat only, not ",
+                     std::string(index_kind_name(config.index_kind))));
+  }
+  if (config.refine_factor > kMaxRefineFactor) {
+    return absl::InvalidArgumentError(absl::StrCat("refine factor = ", config.refine_factor,
+                                                   " out of range 1..", kMaxRefineFactor,
+                                                   " (0 = default)"));
+  }
+  if (config.refine_factor != 0 && effective_refine_factor(config) == 0) {
+    return absl::InvalidArgumentError(
+        "refine factor applies to index kind ivf_pq and to quantization sq8 only");
   }
   if (config.segment_seal_points < kMinSegmentSealPoints ||
       config.segment_seal_points > kMaxSegmentSealPoints) {

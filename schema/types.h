@@ -49,7 +49,10 @@ class PointId {
 };
 
 enum class Metric : uint8_t { kL2 = 0, kCosine = 1, kDot = 2 };
-enum class IndexKind : uint8_t { kFlat = 0, kHnsw = 1, kIvfFlat = 2 };
+enum class IndexKind : uint8_t { kFlat = 0, kHnsw = 1, kIvfFlat = 2, kIvfPq = 3 };
+// How the sealed segments of an hnsw or ivf_flat collection store vectors: float32, or one byte
+// per dimension (SQ8) with the float32 vectors kept for re-ranking.
+enum class Quantization : uint8_t { kNone = 0, kSq8 = 1 };
 inline constexpr uint32_t kDefaultHnswM = 16;
 inline constexpr uint32_t kDefaultHnswEfConstruction = 200;
 inline constexpr uint32_t kDefaultHnswEf = 64;
@@ -57,6 +60,14 @@ inline constexpr uint32_t kMaxHnswEf = 4096;
 // IVF: lists per sealed segment (0 = auto) and lists scanned per search (0 = default).
 inline constexpr uint32_t kMaxIvfNlist = 65536;
 inline constexpr uint32_t kMaxIvfNprobe = 65536;
+// IVF-PQ: code bytes per vector (0 = auto, see ivf_pq_m_for) and at most this many.
+inline constexpr uint32_t kMaxIvfPqM = 4096;
+// Re-ranking of approximate candidates with float32 vectors (ivf_pq, and sq8 quantization):
+// each search re-scores its best refine_factor * k candidates exactly. 0 = the default of the
+// index kind: kDefaultIvfPqRefineFactor for ivf_pq, kDefaultSq8RefineFactor under sq8.
+inline constexpr uint32_t kMaxRefineFactor = 1024;
+inline constexpr uint32_t kDefaultIvfPqRefineFactor = 4;
+inline constexpr uint32_t kDefaultSq8RefineFactor = 2;
 // Segments (docs/segments.md): the growing segment of an approximate collection is sealed at
 // this many points; a sealed segment is rebuilt when more than this percentage is deleted.
 inline constexpr uint32_t kDefaultSegmentSealPoints = 20000;
@@ -68,6 +79,8 @@ std::string_view metric_name(Metric m);
 absl::StatusOr<Metric> parse_metric(std::string_view name);
 std::string_view index_kind_name(IndexKind k);
 absl::StatusOr<IndexKind> parse_index_kind(std::string_view name);
+std::string_view quantization_name(Quantization q);
+absl::StatusOr<Quantization> parse_quantization(std::string_view name);
 
 struct CollectionConfig {
   std::string name;
@@ -79,8 +92,18 @@ struct CollectionConfig {
   uint32_t ivf_nlist = 0;                                      // ivf_flat only; 0 = auto
   uint32_t segment_seal_points = kDefaultSegmentSealPoints;    // approximate kinds
   uint32_t segment_rebuild_deleted_percent = kDefaultSegmentRebuildDeletedPercent;
+  uint32_t pq_m = 0;           // ivf_pq only: code bytes per vector, 1..min(dim, 4096); 0 = auto
+  uint32_t refine_factor = 0;  // ivf_pq, or quantization sq8: 1..1024; 0 = kind's default
+  Quantization quantization = Quantization::kNone;  // hnsw and ivf_flat only
   friend bool operator==(const CollectionConfig&, const CollectionConfig&) = default;
 };
+
+// IVF-PQ code bytes of a `dim`-dimensional collection: `configured` when non-zero, else dim / 4
+// rounded down to a multiple of 4 when dim >= 16 (byte-aligned sub-spaces), at least 1.
+uint32_t ivf_pq_m_for(uint32_t configured, uint32_t dim);
+// The refine factor a collection's sealed segments use: `refine_factor`, or the kind's default
+// (0 when the collection keeps no float32 vectors for re-ranking: flat, hnsw/ivf_flat without sq8).
+uint32_t effective_refine_factor(const CollectionConfig& config);
 
 // Limits every layer enforces the same way.
 inline constexpr uint32_t kMaxDim = 65536;

@@ -10,8 +10,10 @@ namespace {
 
 constexpr uint8_t kPointValueVersion = 1;
 // Version 2 appends the HNSW parameters, version 3 the IVF and segment parameters (and allows
-// index kind ivf_flat); version 1 (flat only) and 2 records still decode, with defaults.
-constexpr uint8_t kCollectionValueVersion = 3;
+// index kind ivf_flat), version 4 the IVF-PQ and quantization parameters (pq m, refine factor:
+// u32 each; quantization: u8; and allows index kind ivf_pq); version 1 (flat only), 2 and 3
+// records still decode, with defaults.
+constexpr uint8_t kCollectionValueVersion = 4;
 constexpr uint8_t kKindNumber = 0;
 constexpr uint8_t kKindUuid = 1;
 
@@ -116,6 +118,9 @@ std::string encode_collection_value(const StoredCollection& c) {
   put_u32_le(out, c.config.ivf_nlist);
   put_u32_le(out, c.config.segment_seal_points);
   put_u32_le(out, c.config.segment_rebuild_deleted_percent);
+  put_u32_le(out, c.config.pq_m);
+  put_u32_le(out, c.config.refine_factor);
+  out.push_back(static_cast<char>(c.config.quantization));
   return out;
 }
 
@@ -132,14 +137,15 @@ absl::StatusOr<StoredCollection> decode_collection_value(std::string_view value)
   uint8_t kind = static_cast<uint8_t>(value[10]);
   const uint8_t max_kind = version == 1   ? 0
                            : version == 2 ? static_cast<uint8_t>(IndexKind::kHnsw)
-                                          : static_cast<uint8_t>(IndexKind::kIvfFlat);
+                           : version == 3 ? static_cast<uint8_t>(IndexKind::kIvfFlat)
+                                          : static_cast<uint8_t>(IndexKind::kIvfPq);
   if (metric > static_cast<uint8_t>(Metric::kDot) || kind > max_kind) {
     return absl::DataLossError("collection record has unknown metric or index kind");
   }
   c.config.metric = static_cast<Metric>(metric);
   c.config.index_kind = static_cast<IndexKind>(kind);
   uint32_t name_len = get_u32_le(value.substr(11));
-  const size_t params_bytes = version == 1 ? 0 : version == 2 ? 8 : 20;
+  const size_t params_bytes = version == 1 ? 0 : version == 2 ? 8 : version == 3 ? 20 : 29;
   if (value.size() != 15 + static_cast<size_t>(name_len) + params_bytes) {
     return absl::DataLossError("collection record length mismatch");
   }
@@ -152,6 +158,15 @@ absl::StatusOr<StoredCollection> decode_collection_value(std::string_view value)
     c.config.ivf_nlist = get_u32_le(value.substr(23 + name_len));
     c.config.segment_seal_points = get_u32_le(value.substr(27 + name_len));
     c.config.segment_rebuild_deleted_percent = get_u32_le(value.substr(31 + name_len));
+  }
+  if (version >= 4) {
+    c.config.pq_m = get_u32_le(value.substr(35 + name_len));
+    c.config.refine_factor = get_u32_le(value.substr(39 + name_len));
+    const uint8_t quantization = static_cast<uint8_t>(value[43 + name_len]);
+    if (quantization > static_cast<uint8_t>(Quantization::kSq8)) {
+      return absl::DataLossError("collection record has unknown quantization");
+    }
+    c.config.quantization = static_cast<Quantization>(quantization);
   }
   return c;
 }

@@ -44,6 +44,41 @@ TEST(CommandLineTest, HnswCollectionAndSearchOptions) {
   EXPECT_EQ(filtered.filter, R"({"must":[]})");
 }
 
+TEST(CommandLineTest, IvfPqAndQuantizationOptions) {
+  auto pq = command_of<CollectionCreateArgs>({"collection", "create", "p", "--dim", "128",
+                                              "--metric", "l2", "--index", "ivf_pq", "--nlist",
+                                              "64", "--pq-m", "16", "--refine-factor", "8"});
+  EXPECT_EQ(pq.config.index_kind, IndexKind::kIvfPq);
+  EXPECT_EQ(pq.config.ivf_nlist, 64u);
+  EXPECT_EQ(pq.config.pq_m, 16u);
+  EXPECT_EQ(pq.config.refine_factor, 8u);
+  auto defaults = command_of<CollectionCreateArgs>(
+      {"collection", "create", "p", "--dim", "128", "--metric", "l2", "--index", "ivf_pq"});
+  EXPECT_EQ(defaults.config.pq_m, 0u);
+  EXPECT_EQ(defaults.config.refine_factor, 0u);
+  auto sq8 = command_of<CollectionCreateArgs>({"collection", "create", "h", "--dim", "8",
+                                               "--metric", "l2", "--index", "hnsw",
+                                               "--quantization", "sq8", "--refine-factor", "3"});
+  EXPECT_EQ(sq8.config.quantization, Quantization::kSq8);
+  EXPECT_EQ(sq8.config.refine_factor, 3u);
+  const std::vector<std::string> base = {"collection", "create",   "p",  "--dim",
+                                         "8",          "--metric", "l2", "--index"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  expect_usage_error(with({"ivf_pq", "--pq-m", "9"}), "--pq-m must be an integer in 1..8");
+  expect_usage_error(with({"ivf_pq", "--refine-factor", "1025"}), "--refine-factor");
+  expect_usage_error(with({"ivf_pq", "--quantization", "sq8"}),
+                     "--quantization sq8 applies to --index hnsw and ivf_flat only");
+  expect_usage_error(with({"flat", "--quantization", "sq8"}), "--quantization sq8 applies");
+  expect_usage_error(with({"hnsw", "--quantization", "sq4"}), "--quantization must be none or sq8");
+  expect_usage_error(with({"hnsw", "--refine-factor", "4"}),
+                     "--refine-factor applies to --index ivf_pq and --quantization sq8 only");
+  expect_usage_error(with({"ivf_flat", "--pq-m", "4"}), "--pq-m applies to --index ivf_pq only");
+}
+
 TEST(CommandLineTest, IvfFlatCollectionSegmentAndSearchOptions) {
   auto create = command_of<CollectionCreateArgs>(
       {"collection", "create", "v", "--dim", "8", "--metric", "l2", "--index", "ivf_flat",
@@ -70,10 +105,10 @@ TEST(CommandLineTest, IvfFlatCollectionSegmentAndSearchOptions) {
   expect_usage_error(with({"--rebuild-deleted-percent", "101"}), "--rebuild-deleted-percent");
   expect_usage_error({"collection", "create", "v", "--dim", "8", "--metric", "l2", "--index",
                       "hnsw", "--nlist", "8"},
-                     "--nlist applies to --index ivf_flat only");
+                     "--nlist applies to --index ivf_flat and ivf_pq only");
   expect_usage_error(
       {"collection", "create", "v", "--dim", "8", "--metric", "l2", "--seal-points", "1000"},
-      "apply to --index hnsw and ivf_flat only");
+      "apply to --index hnsw, ivf_flat and ivf_pq only");
   auto search = command_of<SearchArgs>({"search", "v", "--queries", "q.fvecs", "--nprobe", "32"});
   EXPECT_EQ(search.nprobe, 32u);
   EXPECT_EQ(command_of<SearchArgs>({"search", "v", "--queries", "q.fvecs"}).nprobe, 0u);
@@ -137,7 +172,7 @@ TEST(CommandLineTest, CollectionCreateErrors) {
   expect_usage_error({"collection", "create", "x", "--dim", "8x", "--metric", "l2"}, "--dim");
   expect_usage_error(
       {"collection", "create", "x", "--dim", "8", "--metric", "l2", "--index", "ivf"},
-      "--index must be flat, hnsw or ivf_flat");
+      "--index must be flat, hnsw, ivf_flat or ivf_pq");
   expect_usage_error({"collection", "create", "x", "--dim", "8", "--metric", "l2", "--m", "8"},
                      "--index hnsw only");
   expect_usage_error(

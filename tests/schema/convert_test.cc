@@ -10,9 +10,18 @@ namespace meridian {
 namespace {
 
 TEST(ConvertTest, CollectionConfigRoundTripsEveryIndexKind) {
-  for (IndexKind kind : {IndexKind::kFlat, IndexKind::kHnsw, IndexKind::kIvfFlat}) {
+  for (IndexKind kind :
+       {IndexKind::kFlat, IndexKind::kHnsw, IndexKind::kIvfFlat, IndexKind::kIvfPq}) {
     CollectionConfig c{"c", 16, Metric::kCosine, kind};
-    if (kind == IndexKind::kIvfFlat) c.ivf_nlist = 128;
+    if (kind == IndexKind::kIvfFlat || kind == IndexKind::kIvfPq) c.ivf_nlist = 128;
+    if (kind == IndexKind::kIvfPq) {
+      c.pq_m = 8;
+      c.refine_factor = 6;
+    }
+    if (kind == IndexKind::kHnsw || kind == IndexKind::kIvfFlat) {
+      c.quantization = Quantization::kSq8;
+      c.refine_factor = 3;
+    }
     c.segment_seal_points = 5000;
     c.segment_rebuild_deleted_percent = 35;
     capnp::MallocMessageBuilder message;
@@ -35,6 +44,9 @@ TEST(ConvertTest, ZeroSettingsTakeTheirDefaults) {
   EXPECT_EQ(back->ivf_nlist, 0u);
   EXPECT_EQ(back->segment_seal_points, kDefaultSegmentSealPoints);
   EXPECT_EQ(back->segment_rebuild_deleted_percent, kDefaultSegmentRebuildDeletedPercent);
+  EXPECT_EQ(back->pq_m, 0u);
+  EXPECT_EQ(back->refine_factor, 0u);
+  EXPECT_EQ(back->quantization, Quantization::kNone);
 }
 
 }  // namespace

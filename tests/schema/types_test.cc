@@ -75,13 +75,59 @@ TEST(CollectionConfigTest, ValidatesIvfAndSegmentParameters) {
   }
 }
 
+TEST(CollectionConfigTest, ValidatesIvfPqAndQuantizationParameters) {
+  CollectionConfig pq{"p", 128, Metric::kL2, IndexKind::kIvfPq};
+  MERIDIAN_EXPECT_OK(validate_collection_config(pq));  // pq m and refine factor 0: defaults
+  EXPECT_EQ(effective_refine_factor(pq), kDefaultIvfPqRefineFactor);
+  EXPECT_EQ(ivf_pq_m_for(0, 128), 32u);
+  EXPECT_EQ(ivf_pq_m_for(0, 100), 24u);  // 25 rounded down to a multiple of 4
+  EXPECT_EQ(ivf_pq_m_for(0, 6), 1u);
+  EXPECT_EQ(ivf_pq_m_for(12, 128), 12u);
+  pq.ivf_nlist = 64;
+  pq.pq_m = 128;
+  pq.refine_factor = kMaxRefineFactor;
+  MERIDIAN_EXPECT_OK(validate_collection_config(pq));
+  pq.pq_m = 129;  // more than dim
+  MERIDIAN_EXPECT_CODE(validate_collection_config(pq), absl::StatusCode::kInvalidArgument);
+  pq.pq_m = 0;
+  pq.refine_factor = kMaxRefineFactor + 1;
+  MERIDIAN_EXPECT_CODE(validate_collection_config(pq), absl::StatusCode::kInvalidArgument);
+  pq.refine_factor = 0;
+  pq.quantization = Quantization::kSq8;
+  MERIDIAN_EXPECT_CODE(validate_collection_config(pq), absl::StatusCode::kInvalidArgument);
+
+  for (IndexKind kind : {IndexKind::kHnsw, IndexKind::kIvfFlat}) {
+    CollectionConfig c{"q", 16, Metric::kL2, kind};
+    c.quantization = Quantization::kSq8;
+    MERIDIAN_EXPECT_OK(validate_collection_config(c));
+    EXPECT_EQ(effective_refine_factor(c), kDefaultSq8RefineFactor);
+    c.refine_factor = 16;
+    MERIDIAN_EXPECT_OK(validate_collection_config(c));
+    c.quantization = Quantization::kNone;  // nothing to re-rank with
+    MERIDIAN_EXPECT_CODE(validate_collection_config(c), absl::StatusCode::kInvalidArgument);
+    c.refine_factor = 0;
+    c.pq_m = 4;
+    MERIDIAN_EXPECT_CODE(validate_collection_config(c), absl::StatusCode::kInvalidArgument);
+  }
+  CollectionConfig flat{"f", 16, Metric::kL2, IndexKind::kFlat};
+  flat.quantization = Quantization::kSq8;
+  MERIDIAN_EXPECT_CODE(validate_collection_config(flat), absl::StatusCode::kInvalidArgument);
+  for (Quantization q : {Quantization::kNone, Quantization::kSq8}) {
+    auto parsed = parse_quantization(quantization_name(q));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, q);
+  }
+  MERIDIAN_EXPECT_CODE(parse_quantization("pq"), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(IndexKindTest, NamesRoundTrip) {
-  for (IndexKind k : {IndexKind::kFlat, IndexKind::kHnsw, IndexKind::kIvfFlat}) {
+  for (IndexKind k : {IndexKind::kFlat, IndexKind::kHnsw, IndexKind::kIvfFlat, IndexKind::kIvfPq}) {
     auto parsed = parse_index_kind(index_kind_name(k));
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(*parsed, k);
   }
   EXPECT_EQ(index_kind_name(IndexKind::kIvfFlat), "ivf_flat");
+  EXPECT_EQ(index_kind_name(IndexKind::kIvfPq), "ivf_pq");
 }
 
 TEST(MetricTest, NamesRoundTrip) {

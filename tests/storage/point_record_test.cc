@@ -98,15 +98,18 @@ TEST(PointRecordTest, CollectionValueVersion3HoldsIvfAndSegmentSettingsAndVersio
   c.config.ivf_nlist = 256;
   c.config.segment_seal_points = 5000;
   c.config.segment_rebuild_deleted_percent = 40;
-  const std::string v3 = encode_collection_value(c);
-  EXPECT_EQ(v3[0], 3);
+  // A version-3 record: the version-4 encoding without its last 9 bytes (pq m, refine factor,
+  // quantization), which take their defaults.
+  std::string v3 = encode_collection_value(c);
+  v3 = v3.substr(0, v3.size() - 9);
+  v3[0] = 3;
   auto back = decode_collection_value(v3);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, c);
   MERIDIAN_EXPECT_CODE(decode_collection_value(v3.substr(0, v3.size() - 1)),
                        absl::StatusCode::kDataLoss);
   std::string unknown_kind = v3;
-  unknown_kind[10] = 3;
+  unknown_kind[10] = static_cast<char>(IndexKind::kIvfPq);  // not before version 4
   MERIDIAN_EXPECT_CODE(decode_collection_value(unknown_kind), absl::StatusCode::kDataLoss);
 
   // A version-2 record (HNSW parameters, nothing after them) takes the segment defaults; it
@@ -122,6 +125,33 @@ TEST(PointRecordTest, CollectionValueVersion3HoldsIvfAndSegmentSettingsAndVersio
   EXPECT_EQ(old->config.segment_rebuild_deleted_percent, kDefaultSegmentRebuildDeletedPercent);
   v2[10] = static_cast<char>(IndexKind::kIvfFlat);
   MERIDIAN_EXPECT_CODE(decode_collection_value(v2), absl::StatusCode::kDataLoss);
+}
+
+TEST(PointRecordTest, CollectionValueVersion4HoldsIvfPqAndQuantizationSettings) {
+  StoredCollection pq{7, {"pq", 128, Metric::kL2, IndexKind::kIvfPq}};
+  pq.config.ivf_nlist = 64;
+  pq.config.pq_m = 16;
+  pq.config.refine_factor = 8;
+  pq.config.segment_seal_points = 700;
+  StoredCollection sq8{8, {"sq8", 32, Metric::kCosine, IndexKind::kHnsw, 24, 300}};
+  sq8.config.quantization = Quantization::kSq8;
+  sq8.config.refine_factor = 3;
+  for (const StoredCollection& c : {pq, sq8}) {
+    const std::string v4 = encode_collection_value(c);
+    EXPECT_EQ(v4[0], 4);
+    auto back = decode_collection_value(v4);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, c);
+    MERIDIAN_EXPECT_CODE(decode_collection_value(v4.substr(0, v4.size() - 1)),
+                         absl::StatusCode::kDataLoss);
+    MERIDIAN_EXPECT_CODE(decode_collection_value(v4 + "x"), absl::StatusCode::kDataLoss);
+    std::string bad_quantization = v4;
+    bad_quantization.back() = 2;
+    MERIDIAN_EXPECT_CODE(decode_collection_value(bad_quantization), absl::StatusCode::kDataLoss);
+    std::string unknown_kind = v4;
+    unknown_kind[10] = 4;
+    MERIDIAN_EXPECT_CODE(decode_collection_value(unknown_kind), absl::StatusCode::kDataLoss);
+  }
 }
 
 }  // namespace
