@@ -90,24 +90,16 @@ absl::Status IvfPqIndex::train(std::span<const float> vectors) {
 }
 
 absl::Status IvfPqIndex::train_unchecked(std::span<const float> vectors) {
-  const size_t n = vectors.size() / dim_;
-  if (n == 0) return absl::InvalidArgumentError("no training vectors");
-  uint32_t nlist = params_.nlist;
-  if (nlist == 0) {
-    const double want = std::round(4.0 * std::sqrt(static_cast<double>(n)));
-    nlist = static_cast<uint32_t>(
-        std::clamp<double>(want, 1.0, static_cast<double>(std::min<size_t>(n, kMaxLists))));
-  } else if (nlist > n) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("nlist ", nlist, " exceeds the ", n, " training vectors"));
-  }
   KMeansParams km;
-  km.nlist = nlist;
+  km.nlist = params_.nlist;
   km.iterations = params_.kmeans_iterations;
   km.sample = params_.train_sample;
   km.seed = params_.seed;
-  absl::StatusOr<std::vector<float>> centroids = train_kmeans(vectors, dim_, km, metric_);
+  absl::StatusOr<std::vector<float>> centroids =
+      train_coarse_quantizer(vectors, dim_, km, metric_, kMaxLists);
   if (!centroids.ok()) return centroids.status();
+  const uint32_t nlist = static_cast<uint32_t>(centroids->size() / dim_);
+  const size_t n = vectors.size() / dim_;
 
   // The product quantiser learns residuals from the centroids, on evenly spaced rows.
   const size_t want =

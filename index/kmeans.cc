@@ -332,4 +332,20 @@ absl::StatusOr<std::vector<float>> train_kmeans(std::span<const float> vectors, 
   return centroids;
 }
 
+absl::StatusOr<std::vector<float>> train_coarse_quantizer(std::span<const float> vectors,
+                                                          uint32_t dim, KMeansParams params,
+                                                          Metric metric, uint32_t max_lists) {
+  const size_t n = dim == 0 ? 0 : vectors.size() / dim;
+  if (n == 0) return absl::InvalidArgumentError("no training vectors");
+  if (params.nlist == 0) {
+    const double want = std::round(4.0 * std::sqrt(static_cast<double>(n)));
+    params.nlist = static_cast<uint32_t>(
+        std::clamp<double>(want, 1.0, static_cast<double>(std::min<size_t>(n, max_lists))));
+  } else if (params.nlist > n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("nlist ", params.nlist, " exceeds the ", n, " training vectors"));
+  }
+  return train_kmeans(vectors, dim, params, metric);
+}
+
 }  // namespace meridian::index

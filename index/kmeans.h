@@ -48,6 +48,13 @@ struct KMeansParams {
 absl::StatusOr<std::vector<float>> train_kmeans(std::span<const float> vectors, uint32_t dim,
                                                 const KMeansParams& params, Metric metric);
 
+// The coarse quantiser of an IVF index: `nlist` centroids trained with train_kmeans, or, when
+// `params.nlist` is 0, round(4 sqrt(n)) of them, clamped to [1, min(n, max_lists)].
+// InvalidArgument for no vectors or nlist above the number of vectors (and as train_kmeans).
+absl::StatusOr<std::vector<float>> train_coarse_quantizer(std::span<const float> vectors,
+                                                          uint32_t dim, KMeansParams params,
+                                                          Metric metric, uint32_t max_lists);
+
 // Assignment step, exposed for IVF insertion: for each of the n = vectors.size() / dim rows, the
 // index of its best centroid among the centroids.size() / dim row-major `centroids` (smallest L2
 // distance under kL2, else largest inner product; ties to the smaller index), computed with one
