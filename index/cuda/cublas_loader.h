@@ -22,7 +22,7 @@ struct Cublas {
 // the library when it cannot be loaded or lacks a symbol.
 absl::StatusOr<const Cublas*> load_cublas();
 
-// "cuBLAS error N" with its name, for Status messages.
+// The name of a cuBLAS status (CUBLAS_STATUS_...), for Status messages.
 const char* cublas_status_name(cublasStatus_t status);
 
 }  // namespace meridian::index::cuda
