@@ -119,6 +119,10 @@ class IvfFlatIndex {
   std::span<const float> centroids() const { return centroids_; }
   // Vectors stored in list `list` (< nlist()).
   size_t list_size(uint32_t list) const { return lists_[list].labels.size(); }
+  // The labels of list `list` (< nlist()) and its row-major float32 vectors (normalised under
+  // kCosine; under kSq8 the re-rank store), row i under labels[i]: what a GPU copy uploads.
+  std::span<const uint64_t> list_labels(uint32_t list) const { return lists_[list].labels; }
+  std::span<const float> list_vectors(uint32_t list) const { return lists_[list].data; }
   bool contains(uint64_t label) const { return where_.contains(label); }
   size_t size() const { return where_.size(); }
   uint32_t dim() const { return dim_; }

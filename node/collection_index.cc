@@ -54,7 +54,8 @@ CollectionIndex::CollectionIndex(const CollectionConfig& config, SegmentOptions 
     : spec_(SegmentSpec::of(config)),
       policy_(config),
       options_(std::move(options)),
-      growing_(config.dim, index_metric(config.metric)),
+      growing_(config.dim, index_metric(config.metric),
+               spec_.kind == IndexKind::kFlat ? options_.gpu : GpuSearchPolicy{}),
       builder_([this] { return step(); }) {}
 
 CollectionIndex::~CollectionIndex() = default;

@@ -40,6 +40,9 @@ struct SegmentOptions {
   // Test hook: runs on the builder thread after a segment is built and before it is published
   // (a test can hold a build there while it writes and searches). May be empty.
   std::function<void()> before_publish;
+  // Whether a flat collection's batched exact searches may run on the GPU (the daemon's --gpu;
+  // approximate kinds ignore it).
+  GpuSearchPolicy gpu;
 };
 
 // A snapshot of a collection's segments (CollectionInfo.segments).

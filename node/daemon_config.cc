@@ -62,6 +62,10 @@ absl::Status apply(DaemonConfig& config, const std::string& key, const std::stri
           absl::StrCat("dial-via: expected FROM_HOST:PORT=TO_HOST:PORT, got '", value, "'"));
     }
     config.dial_via[value.substr(0, eq)] = value.substr(eq + 1);
+  } else if (key == "gpu") {
+    auto mode = parse_gpu_mode(value);
+    if (!mode.ok()) return mode.status();
+    config.gpu = *mode;
   } else {
     return absl::InvalidArgumentError(absl::StrCat("unknown setting '", key, "'"));
   }
@@ -94,6 +98,7 @@ const char* daemon_usage() {
   return "usage: meridiand [--config FILE] [--data-dir DIR] [--listen HOST:PORT]\n"
          "                 [--key-file FILE | --insecure-no-encryption]\n"
          "                 [--region NAME --peer-listen HOST:PORT --seeds HOST:PORT,...]\n"
+         "                 [--gpu auto|on|off]\n"
          "\n"
          "  --config FILE              settings as 'key = value' lines (flags win)\n"
          "  --data-dir DIR             where the node keeps its data (default .meridian/data)\n"
@@ -104,6 +109,9 @@ const char* daemon_usage() {
          "                             still open older values. Without it the key is read from\n"
          "                             $MERIDIAN_MASTER_KEY (64 hex digits)\n"
          "  --insecure-no-encryption   store data unencrypted (for tests and demos only)\n"
+         "  --gpu auto|on|off          batched exact searches of flat collections on the GPU:\n"
+         "                             auto (default) when a CUDA device is usable, else the\n"
+         "                             CPU (logged once); on fails at start without one\n"
          "\n"
          "cluster (all optional; without --peer-listen the node runs alone):\n"
          "  --region NAME              the region this node serves (default local)\n"

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "node/gpu_mode.h"
 
 namespace meridian::node {
 
@@ -25,6 +26,8 @@ struct DaemonConfig {
   std::string peer_listen;
   std::vector<std::string> seeds;
   std::map<std::string, std::string> dial_via;
+  // Batched exact searches on the GPU: auto (when one is usable), on (required), off.
+  GpuMode gpu = GpuMode::kAuto;
   bool show_help = false;
 };
 

@@ -5,11 +5,14 @@
 
 namespace meridian::node {
 
-GrowingSegment::GrowingSegment(uint32_t dim, index::Metric metric)
-    : dim_(dim), metric_(metric), flat_(dim, metric) {}
+GrowingSegment::GrowingSegment(uint32_t dim, index::Metric metric, GpuSearchPolicy gpu)
+    : dim_(dim), metric_(metric), flat_(dim, metric) {
+  if (gpu.enabled) gpu_ = std::make_unique<GpuFlatMirror>(dim, metric, gpu);
+}
 
 absl::Status GrowingSegment::add(uint64_t label, const PointId& id, std::span<const float> vector) {
   if (auto s = flat_.add(label, vector); !s.ok()) return s;
+  if (gpu_ != nullptr) gpu_->invalidate();
   auto [it, inserted] = position_.try_emplace(label, labels_.size());
   if (inserted) {
     labels_.push_back(label);
@@ -24,6 +27,7 @@ bool GrowingSegment::remove(uint64_t label) {
   auto it = position_.find(label);
   if (it == position_.end()) return false;
   flat_.remove(label);
+  if (gpu_ != nullptr) gpu_->invalidate();
   const size_t pos = it->second;
   position_.erase(it);
   if (pos + 1 != labels_.size()) {
@@ -38,6 +42,17 @@ bool GrowingSegment::remove(uint64_t label) {
 
 absl::StatusOr<std::vector<std::vector<index::Neighbor>>> GrowingSegment::search(
     std::span<const float> queries, size_t k, const index::LabelFilter* filter) const {
+  if (filter == nullptr && gpu_ != nullptr) {
+    auto on_gpu = gpu_->search(queries, k, labels_.size(), [this](auto& labels, auto& vectors) {
+      labels = labels_;
+      vectors.reserve(labels_.size() * dim_);
+      for (uint64_t label : labels_) {
+        std::span<const float> v = flat_.vector_of(label);
+        vectors.insert(vectors.end(), v.begin(), v.end());
+      }
+    });
+    if (on_gpu.has_value()) return std::move(*on_gpu);
+  }
   if (filter == nullptr) return flat_.search(queries, k);
   std::vector<uint64_t> accepted;
   std::vector<float> rows;
@@ -51,6 +66,7 @@ absl::StatusOr<std::vector<std::vector<index::Neighbor>>> GrowingSegment::search
 }
 
 std::shared_ptr<const SegmentRows> GrowingSegment::take_rows() {
+  if (gpu_ != nullptr) gpu_->invalidate();
   auto rows = std::make_shared<SegmentRows>();
   rows->labels = std::move(labels_);
   rows->ids = std::move(ids_);

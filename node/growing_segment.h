@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "index/flat_index.h"
+#include "node/gpu_flat_mirror.h"
 #include "node/segment.h"
 
 namespace meridian::node {
@@ -18,7 +19,9 @@ namespace meridian::node {
 // Not thread-safe: the owning CollectionIndex serialises every call.
 class GrowingSegment {
  public:
-  GrowingSegment(uint32_t dim, index::Metric metric);
+  // With `gpu` enabled, unfiltered searches the policy deems big enough run on the GPU
+  // (gpu_flat_mirror.h), falling back to the CPU.
+  GrowingSegment(uint32_t dim, index::Metric metric, GpuSearchPolicy gpu = {});
 
   // Stores `vector` under `label` (replacing a vector stored under it). InvalidArgument for a
   // vector index::FlatIndex rejects.
@@ -31,8 +34,8 @@ class GrowingSegment {
   // or remove.
   std::span<const float> vector_of(uint64_t label) const { return flat_.vector_of(label); }
 
-  // Top-k as index::FlatIndex (batched GEMM for many queries) when `filter` is null, else an
-  // exact scan of the labels `filter` accepts.
+  // Top-k as index::FlatIndex (batched GEMM for many queries, or the GPU under an enabled
+  // policy) when `filter` is null, else an exact scan of the labels `filter` accepts.
   absl::StatusOr<std::vector<std::vector<index::Neighbor>>> search(
       std::span<const float> queries, size_t k, const index::LabelFilter* filter) const;
 
@@ -47,6 +50,8 @@ class GrowingSegment {
   std::vector<uint64_t> labels_;
   std::vector<PointId> ids_;
   absl::flat_hash_map<uint64_t, size_t> position_;  // label -> index in labels_ / ids_
+  // The GPU copy (null unless the policy is enabled); mutable: a search may refresh it.
+  mutable std::unique_ptr<GpuFlatMirror> gpu_;
 };
 
 }  // namespace meridian::node

@@ -14,6 +14,7 @@
 #include "node/api_server.h"
 #include "node/cluster_service.h"
 #include "node/daemon_config.h"
+#include "node/gpu_mode.h"
 #include "node/key_manager.h"
 #include "node/log.h"
 #include "node/node.h"
@@ -48,6 +49,9 @@ int run(const DaemonConfig& config) {
   kj::UnixEventPort::captureSignal(SIGTERM);
   kj::UnixEventPort::captureSignal(SIGINT);
   if (sodium_init() < 0) return fail(absl::InternalError("libsodium failed to initialise"));
+  // Before anything touches the data directory: --gpu on without a GPU refuses to start.
+  auto gpu = resolve_gpu_mode(config.gpu, log_info);
+  if (!gpu.ok()) return fail(gpu.status());
   auto sealing = make_record_sealer(config);
   if (!sealing.ok()) return fail(sealing.status());
 
@@ -62,6 +66,7 @@ int run(const DaemonConfig& config) {
   // this pointer (null while the node runs alone or before the service starts).
   ClusterService* cluster_hooks = nullptr;
   NodeOptions node_options;
+  node_options.gpu = *gpu;
   node_options.region = config.region;
   // A clustered node keeps its delta logs until its peers acknowledge them.
   node_options.retain_delta_log = !config.peer_listen.empty();

@@ -45,6 +45,7 @@ SegmentOptions segment_options(const NodeOptions& options,
   out.files.keys = options.segment_keys;
   out.files.collection = stored.config.name;
   out.build_threads = options.index_build_threads;
+  out.gpu = options.gpu;
   if (options.before_segment_publish) {
     out.before_publish = [hook = options.before_segment_publish, name = stored.config.name] {
       hook(name);

@@ -85,6 +85,9 @@ struct NodeOptions {
   // (ShardHost::on_local_commit). Runs on the writer's thread after the node's lock is released;
   // it must not block. Writes that changed nothing do not call it. May be empty.
   std::function<void(const std::string& collection, uint64_t seq)> on_local_commit;
+  // Whether flat collections run batched exact searches on the GPU (the daemon resolves --gpu
+  // into this at start, see gpu_mode.h). Default: CPU only.
+  GpuSearchPolicy gpu;
 };
 
 struct SearchHit {

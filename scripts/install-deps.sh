@@ -15,6 +15,8 @@ packages=(
   libasio-dev
   libhnswlib-dev libfaiss-dev
 )
+# Optional and not installed here: NVIDIA's CUDA toolkit (/usr/local/cuda) for the GPU search path
+# (CMake option MERIDIAN_CUDA, docs/gpu.md). Without it the build and tests use the CPU only.
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
