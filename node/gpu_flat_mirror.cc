@@ -13,11 +13,13 @@ GpuFlatMirror::~GpuFlatMirror() = default;
 
 std::optional<std::vector<std::vector<index::Neighbor>>> GpuFlatMirror::search(
     std::span<const float> queries, size_t k, size_t points, Snapshot snapshot) {
-  if (!policy_.enabled || failed_ || dim_ == 0) return std::nullopt;
+  if (!policy_.enabled || dim_ == 0) return std::nullopt;
   if (queries.size() / dim_ < policy_.min_queries || points < policy_.min_points) {
     return std::nullopt;
   }
   if (k == 0 || k > index::kGpuMaxK) return std::nullopt;
+  std::lock_guard<std::mutex> guard(mu_);
+  if (failed_) return std::nullopt;
   // A device error is not the request's fault: the CPU answers it, and this collection stays on
   // the CPU (one line in the log rather than one per search).
   auto give_up = [&](const absl::Status& status) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <vector>
@@ -17,7 +18,8 @@
 
 namespace meridian::node {
 
-// Not thread-safe: the owning GrowingSegment's caller serialises every call.
+// Thread-safe: searches of one node may run concurrently (under the node's reader lock), and
+// the first of them after a write uploads the copy; a mutex serialises the device work.
 class GpuFlatMirror {
  public:
   // The segment's current rows: labels and their row-major vectors.
@@ -28,7 +30,10 @@ class GpuFlatMirror {
   ~GpuFlatMirror();
 
   // After any change to the segment's rows.
-  void invalidate() { stale_ = true; }
+  void invalidate() {
+    std::lock_guard<std::mutex> guard(mu_);
+    stale_ = true;
+  }
 
   // The top-k of `queries` over `points` rows on the GPU, or nullopt when the caller should
   // search on the CPU: fewer queries or points than the policy asks for, k above the GPU's
@@ -39,12 +44,16 @@ class GpuFlatMirror {
                                                                   Snapshot snapshot);
 
   // GPU searches served so far (tests; metrics later).
-  uint64_t gpu_searches() const { return gpu_searches_; }
+  uint64_t gpu_searches() const {
+    std::lock_guard<std::mutex> guard(mu_);
+    return gpu_searches_;
+  }
 
  private:
   uint32_t dim_;
   index::Metric metric_;
   GpuSearchPolicy policy_;
+  mutable std::mutex mu_;  // guards everything below
   std::unique_ptr<index::GpuFlatSearcher> searcher_;
   bool stale_ = true;
   bool failed_ = false;
