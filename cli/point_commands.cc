@@ -66,6 +66,10 @@ absl::Status run_status(client::Client& client, std::ostream& out) {
   if (status->peer_address.empty()) return absl::OkStatus();
   out << "region:      " << status->region << '\n'
       << "peer address: " << status->peer_address << '\n'
+      << "peer TLS:    "
+      << (status->peer_tls ? absl::StrCat("mutual TLS, ", status->tls_refused, " refused")
+                           : std::string("OFF (plaintext)"))
+      << '\n'
       << "members:     " << status->members.size() << '\n';
   for (const auto& m : status->members) {
     out << "  " << m.node_id.substr(0, 8) << "  region " << m.region << "  client "

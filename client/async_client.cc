@@ -197,6 +197,8 @@ kj::Promise<absl::StatusOr<NodeStatus>> AsyncClient::status() {
         out.integrity_failures = s.getIntegrityFailures();
         out.region = to_string(s.getRegion());
         out.peer_address = to_string(s.getPeerAddress());
+        out.peer_tls = s.getPeerTls();
+        out.tls_refused = s.getTlsRefused();
         for (auto m : s.getMembers()) {
           out.members.push_back({to_string(m.getNodeId()), to_string(m.getRegion()),
                                  to_string(m.getClientAddress()), to_string(m.getPeerAddress()),

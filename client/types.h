@@ -58,6 +58,8 @@ struct NodeStatus {
   uint64_t integrity_failures = 0;  // stored records that failed to open since the node started
   std::string region;
   std::string peer_address;  // empty when the node runs alone
+  bool peer_tls = false;     // the peer port speaks mutual TLS
+  uint64_t tls_refused = 0;  // inbound peer connections refused at the TLS handshake
   struct Member {
     std::string node_id, region, client_address, peer_address;
     bool up = false;

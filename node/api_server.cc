@@ -113,6 +113,8 @@ namespace {
 void fill_cluster_status(const ClusterStatus& cluster, rpc::NodeStatus::Builder out) {
   out.setRegion(cluster.region);
   out.setPeerAddress(cluster.peer_address);
+  out.setPeerTls(cluster.peer_tls);
+  out.setTlsRefused(cluster.tls_refused);
   auto members = out.initMembers(cluster.members.size());
   for (size_t i = 0; i < cluster.members.size(); ++i) {
     const MemberStatus& m = cluster.members[i];

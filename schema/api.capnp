@@ -175,6 +175,8 @@ struct NodeStatus {
   peerAddress @8 :Text;      # peer (replication) address; empty when the node runs alone
   members @9 :List(MemberStatus);        # the other nodes this node knows
   replication @10 :List(PeerReplication);  # one per (collection, peer replica)
+  peerTls @11 :Bool;         # the peer port speaks mutual TLS (false: plaintext)
+  tlsRefused @12 :UInt64;    # inbound peer connections refused at the TLS handshake since start
 }
 
 # Another node of the cluster as this node sees it.

@@ -14,6 +14,7 @@ packages=(
   nlohmann-json3-dev
   libasio-dev
   libhnswlib-dev libfaiss-dev
+  openssl
 )
 
 sudo_cmd=()

@@ -3,9 +3,12 @@
 # every node a real meridiand process with its own data directory and master key. Traffic
 # between regions goes through meridian-chaos-proxy (delay, jitter, partitions; this kernel has
 # no netem), traffic inside a region goes direct. Nothing listens on a non-loopback address.
+# Nodes talk mutual TLS on their peer ports, with certificates from a test CA minted into
+# DIR/certs by make-certs.sh (--plaintext-peers: none); the proxy forwards the TLS bytes as they are.
 #
 #   deploy/local/cluster.sh start  [--regions eu,us,ap] [--nodes 1] [--dir .meridian/cluster]
 #                                  [--base-port 7700] [--delay-ms 30:80] [--insecure]
+#                                  [--plaintext-peers]
 #   deploy/local/cluster.sh status [--dir DIR]     # processes + `meridian status` of each node
 #   deploy/local/cluster.sh stop   [--dir DIR]     # SIGTERM everything, wait for clean exits
 #   deploy/local/cluster.sh cut REGION [--dir DIR] # partition REGION from every other region
@@ -28,6 +31,7 @@ dir=$root/.meridian/cluster
 base_port=7700
 delay=30:80
 insecure=0
+peer_tls=1
 while [ $# -gt 0 ]; do
   case $1 in
     --regions) regions=$2; shift 2 ;;
@@ -36,6 +40,7 @@ while [ $# -gt 0 ]; do
     --base-port) base_port=$2; shift 2 ;;
     --delay-ms) delay=$2; shift 2 ;;
     --insecure) insecure=1; shift ;;
+    --plaintext-peers) peer_tls=0; shift ;;
     *) if [ -z "${target_region:-}" ] && [[ $1 != --* ]]; then target_region=$1; shift
        else echo "cluster.sh: unknown argument '$1'" >&2; exit 2; fi ;;
   esac
@@ -110,6 +115,9 @@ start() {
   fi
   # Every node seeds from the first node (through the proxy when in another region).
   local seed=127.0.0.1:$((base_port + 1))
+  if [ "$peer_tls" = 1 ]; then
+    deploy/local/make-certs.sh "$dir/certs" "${names[@]}"
+  fi
   for k in $(seq 0 $((n - 1))); do
     local node_dir=$dir/${names[$k]} client=127.0.0.1:$((base_port + 10 * k))
     local peer=127.0.0.1:$((base_port + 10 * k + 1))
@@ -119,6 +127,10 @@ start() {
       [ -f "$node_dir/master.key" ] || "$meridian" keygen --out "$node_dir/master.key" >/dev/null
       secrets=(--key-file "$node_dir/master.key")
     fi
+    if [ "$peer_tls" = 1 ]; then
+      secrets+=(--peer-tls-cert "$dir/certs/${names[$k]}.crt"
+        --peer-tls-key "$dir/certs/${names[$k]}.key" --peer-tls-ca "$dir/certs/ca.crt")
+    fi
     # shellcheck disable=SC2086 # via holds whole flags
     "$bin/node/meridiand" --data-dir "$node_dir/data" --listen "$client" --peer-listen "$peer" \
       --region "${node_regions[$k]}" --seeds "$seed" "${secrets[@]}" \
@@ -127,8 +139,10 @@ start() {
     echo "node ${names[$k]} ${node_regions[$k]} $client $peer $pid $node_dir" >>"$state"
     wait_for_line "$node_dir/meridiand.log" "listening on" "$pid"
   done
+  local peers="mutual TLS between nodes"
+  [ "$peer_tls" = 1 ] || peers="PLAINTEXT between nodes"
   echo "cluster: ${#region_list[@]} regions x $nodes_per_region nodes, inter-region delay" \
-    "$delay ms one way (state: $state)"
+    "$delay ms one way, $peers (state: $state)"
   print_nodes
 }
 
@@ -196,5 +210,5 @@ case $command in
          awk '$1 == "node" {print $2, $3, $4, $5}' "$state" ;;
   cut) [ -f "$state" ] || die "no cluster recorded in $dir"; partition cut "${target_region:-}" ;;
   heal) [ -f "$state" ] || die "no cluster recorded in $dir"; partition heal "${target_region:-}" ;;
-  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$command" ] || exit 2 ;;
+  *) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$command" ] || exit 2 ;;
 esac
