@@ -66,8 +66,19 @@ absl::StatusOr<CollectionInfo> info_from_reply(rpc::CollectionInfo::Reader info)
   SegmentStats segments{seg.getGrowingPoints(),   seg.getSealedSegments(), seg.getSealedPoints(),
                         seg.getPendingSegments(), seg.getBuildPending(),   seg.getBuilds(),
                         seg.getLoadedSegments(),  seg.getBuiltAtStart(),   seg.getRejectedFiles()};
-  return CollectionInfo{*std::move(config), info.getPointCount(), info.getStoredBytes(),
-                        std::string(info.getDigest().cStr(), info.getDigest().size()), segments};
+  std::vector<CatalogConflict> conflicts;
+  for (rpc::CatalogConflict::Reader c : info.getConflicts()) {
+    absl::StatusOr<CollectionConfig> lost = collection_config_from_rpc(c.getConfig());
+    if (!lost.ok()) return malformed_reply(lost.status());
+    conflicts.push_back(CatalogConflict{to_string(c.getRegion()), c.getCreatedMs(),
+                                        c.getIncarnation(), *std::move(lost), c.getDropped()});
+  }
+  return CollectionInfo{*std::move(config),
+                        info.getPointCount(),
+                        info.getStoredBytes(),
+                        std::string(info.getDigest().cStr(), info.getDigest().size()),
+                        segments,
+                        std::move(conflicts)};
 }
 
 absl::StatusOr<std::vector<PointData>> points_from_reply(capnp::List<rpc::Point>::Reader list) {

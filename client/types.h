@@ -40,12 +40,23 @@ struct SegmentStats {
   uint64_t rejected_files = 0;    // segment files found unusable at start
 };
 
+// A create of the same collection name, with other settings, that lost to the collection's
+// create (the earliest wins in every region); its data was never mixed into the winner.
+struct CatalogConflict {
+  std::string region;       // where the losing create was made
+  uint64_t created_ms = 0;  // its wall-clock time, ms since the Unix epoch
+  uint64_t incarnation = 0;
+  CollectionConfig config;  // the settings it asked for
+  bool dropped = false;
+};
+
 struct CollectionInfo {
   CollectionConfig config;
   uint64_t point_count = 0;
   uint64_t stored_bytes = 0;
   std::string digest;  // hex of the canonical digest of the collection's CRDT state
   SegmentStats segments = {};
+  std::vector<CatalogConflict> conflicts;  // empty: no concurrent create with other settings
 };
 
 struct NodeStatus {

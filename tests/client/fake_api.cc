@@ -68,9 +68,22 @@ class FakeApi final : public rpc::Api::Server {
 
   kj::Promise<void> collectionInfo(CollectionInfoContext context) override {
     check_collection(context.getParams().getName());
-    auto config = context.getResults().initInfo().initConfig();
+    auto info = context.getResults().initInfo();
+    auto config = info.initConfig();
     config.setName(context.getParams().getName());
     config.setDim(2);
+    if (context.getParams().getName() == "contested") {
+      // A create of the same name in region "us" with other settings lost to this one.
+      auto lost = info.initConflicts(1)[0];
+      lost.setRegion("us");
+      lost.setCreatedMs(1'764'921'601'123);  // 2025-12-05T08:00:01.123Z
+      lost.setIncarnation(77);
+      auto lost_config = lost.initConfig();
+      lost_config.setName("contested");
+      lost_config.setDim(16);
+      lost_config.setMetric(rpc::Metric::DOT);
+      lost.setDropped(true);
+    }
     return kj::READY_NOW;
   }
 

@@ -1,6 +1,7 @@
 // An in-memory stand-in for meridiand's client API, for client tests: a Gate and an Api
 // served over a real TCP connection on an ephemeral port, with canned errors that exercise
-// the client's status mapping (collection "missing" is NOT_FOUND, "dup" ALREADY_EXISTS).
+// the client's status mapping (collection "missing" is NOT_FOUND, "dup" ALREADY_EXISTS);
+// "contested" reports a lost concurrent create (a catalog conflict).
 #pragma once
 
 #include <capnp/rpc-twoparty.h>
