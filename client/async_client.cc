@@ -219,7 +219,8 @@ kj::Promise<absl::StatusOr<NodeStatus>> AsyncClient::status() {
           out.replication.push_back({to_string(p.getCollection()), to_string(p.getNodeId()),
                                      to_string(p.getRegion()), p.getConnected(), p.getLagDeltas(),
                                      p.getLagMs(), p.getBytesSent(), p.getFullStateTransfers(),
-                                     p.getFullStatesReceived(), p.getReconnects()});
+                                     p.getFullStatesReceived(), p.getReconnects(),
+                                     p.getQuarantined(), to_string(p.getQuarantineReason())});
         }
         return out;
       });

@@ -86,6 +86,8 @@ struct NodeStatus {
     uint64_t full_state_transfers = 0;
     uint64_t full_states_received = 0;
     uint64_t reconnects = 0;
+    bool quarantined = false;  // our stream to it stopped: it rejects our deltas as invalid
+    std::string quarantine_reason;
   };
   std::vector<PeerReplication> replication;
 };

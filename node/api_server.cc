@@ -149,6 +149,8 @@ void fill_cluster_status(const ClusterStatus& cluster, rpc::NodeStatus::Builder 
     peers[i].setFullStateTransfers(p.full_state_transfers);
     peers[i].setFullStatesReceived(p.full_states_received);
     peers[i].setReconnects(p.reconnects);
+    peers[i].setQuarantined(p.quarantined);
+    peers[i].setQuarantineReason(p.quarantine_reason);
   }
 }
 

@@ -195,6 +195,12 @@ void ClusterService::sync_shards() {
       replication::ReplicatorOptions options = options_.replicator;
       options.shard = {name, 0};
       options.region = options_.region;
+      options.on_quarantine = [name](crdt::ReplicaId peer, const std::string& reason) {
+        log_warning(absl::StrCat("collection '", name, "': replication to replica ", peer,
+                                 " QUARANTINED: it rejected the same deltas as invalid ",
+                                 "repeatedly (", reason, "); nothing more is sent to it until ",
+                                 "it joins them another way or this node restarts"));
+      };
       shard.host = &endpoint_->add_shard(advert.replica_id, options, *shard.store,
                                          advert.replica_id ^ heartbeat_);
       shard.host->start({});
@@ -278,6 +284,8 @@ ClusterStatus ClusterService::status() const {
         p.full_state_transfers = m->second.full_state_transfers;
         p.full_states_received = m->second.full_states_received;
         p.reconnects = m->second.reconnects;
+        p.quarantined = m->second.quarantined;
+        p.quarantine_reason = m->second.quarantine_reason;
       }
       auto acked = shard->store->log().acked(replica);
       if (acked.ok()) p.acked_seq = *acked;

@@ -77,6 +77,9 @@ struct PeerReplicationStatus {
   uint64_t full_state_transfers = 0;
   uint64_t full_states_received = 0;
   uint64_t reconnects = 0;
+  // Our stream to the peer stopped: it rejected the same deltas as invalid again and again.
+  bool quarantined = false;
+  std::string quarantine_reason;  // the peer's error
 };
 
 struct MemberStatus {

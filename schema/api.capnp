@@ -212,6 +212,8 @@ struct PeerReplication {
   fullStateTransfers @7 :UInt64;  # full-state transfers started to the peer
   fullStatesReceived @8 :UInt64;  # full-state transfers received from it
   reconnects @9 :UInt64;
+  quarantined @10 :Bool;          # our stream to it stopped: it rejects our deltas as invalid
+  quarantineReason @11 :Text;     # its error
 }
 
 # One master key of the node's key ring.
