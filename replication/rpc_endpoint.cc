@@ -154,7 +154,8 @@ kj::Promise<void> ReplicationEndpoint::accept_loop() {
     }
     // The handshake runs beside the accept loop (kj's wrapPort would handshake inside accept(),
     // so one slow or refused client would stall or end the loop), bounded like a dial.
-    tasks_.add(tls_->wrap_server(kj::mv(stream))
+    // evalNow: a handshake that cannot even start (OpenSSL out of memory) is one refusal too.
+    tasks_.add(kj::evalNow([&]() { return tls_->wrap_server(kj::mv(stream)); })
                    .exclusiveJoin(timer_.afterDelay(limits_.connect_timeout_ms * kj::MILLISECONDS)
                                       .then([]() -> kj::Promise<kj::Own<kj::AsyncIoStream>> {
                                         return KJ_EXCEPTION(DISCONNECTED,

@@ -44,6 +44,22 @@ class FakeApi final : public rpc::Api::Server {
     s.setCollections(1);
     s.setPoints(store_.size());
     s.setDataDir("/fake");
+    // A clustered node with mutual TLS, one of whose peers is quarantined.
+    s.setRegion("eu");
+    s.setPeerAddress("127.0.0.1:7701");
+    s.setPeerTls(true);
+    s.setTlsRefused(2);
+    auto peers = s.initReplication(2);
+    peers[0].setCollection("c");
+    peers[0].setNodeId("0123456789");
+    peers[0].setRegion("us");
+    peers[0].setConnected(true);
+    peers[1].setCollection("c");
+    peers[1].setNodeId("9876543210");
+    peers[1].setRegion("ap");
+    peers[1].setConnected(true);
+    peers[1].setQuarantined(true);
+    peers[1].setQuarantineReason("remote delta: dimension 2, expected 3");
     return kj::READY_NOW;
   }
 
