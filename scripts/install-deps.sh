@@ -14,7 +14,7 @@ packages=(
   nlohmann-json3-dev
   libasio-dev
   libhnswlib-dev libfaiss-dev
-  openssl
+  openssl iproute2 nftables
 )
 
 sudo_cmd=()
