@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -35,7 +36,7 @@ class PeerTlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (std::system("openssl version >/dev/null 2>&1") != 0) return;
-    dir_ = new TempDir();
+    dir_ = std::make_unique<TempDir>();
     const std::string script = ::meridian::testing::source_path("deploy/local/make-certs.sh");
     for (const char* ca : {"ours", "theirs"}) {
       std::string command = absl::StrCat(script, " ", (dir_->path() / ca).string(), " n1 n2");
@@ -43,10 +44,7 @@ class PeerTlsTest : public ::testing::Test {
     }
     ready_ = true;
   }
-  static void TearDownTestSuite() {
-    delete dir_;
-    dir_ = nullptr;
-  }
+  static void TearDownTestSuite() { dir_.reset(); }
   void SetUp() override {
     if (!ready_) GTEST_SKIP() << "no openssl command to mint certificates";
   }
@@ -94,7 +92,7 @@ class PeerTlsTest : public ::testing::Test {
     return out;
   }
 
-  static inline TempDir* dir_ = nullptr;
+  static inline std::unique_ptr<TempDir> dir_;
   static inline bool ready_ = false;
 };
 
