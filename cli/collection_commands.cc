@@ -1,11 +1,43 @@
 // Collection administration commands: one RPC each, printed as plain text.
 #include "cli/collection_commands.h"
 
+#include <time.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <iomanip>
 #include <string>
 
 namespace meridian::cli {
+namespace {
+
+// "2026-12-05T07:50:01.123Z" for milliseconds since the Unix epoch.
+std::string utc_time(uint64_t ms) {
+  const time_t seconds = static_cast<time_t>(ms / 1000);
+  struct tm parts {};
+  gmtime_r(&seconds, &parts);
+  char text[32];
+  strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &parts);
+  char millis[8];
+  snprintf(millis, sizeof millis, ".%03uZ", static_cast<unsigned>(ms % 1000));
+  return std::string(text) + millis;
+}
+
+// The losing concurrent creates of the collection's name, one line each, so that whoever made
+// one learns that its settings (and any writes made under them) were not kept.
+void print_conflicts(const std::vector<client::CatalogConflict>& conflicts, std::ostream& out) {
+  if (conflicts.empty()) return;
+  out << "conflicts: " << conflicts.size()
+      << " concurrent create(s) of this name with other settings lost to this one (the earliest "
+         "create wins in every region; their writes were not kept):\n";
+  for (const auto& c : conflicts) {
+    out << "  region " << c.region << ", created " << utc_time(c.created_ms) << ": dim "
+        << c.config.dim << ", metric " << metric_name(c.config.metric) << ", index "
+        << index_kind_name(c.config.index_kind) << (c.dropped ? " (dropped)" : "") << '\n';
+  }
+}
+
+}  // namespace
 
 absl::Status run_collection_create(client::Client& client, const CollectionCreateArgs& args,
                                    std::ostream& out) {
@@ -74,6 +106,7 @@ absl::Status run_collection_info(client::Client& client, const CollectionInfoArg
       << "points:  " << info->point_count << '\n'
       << "bytes:   " << info->stored_bytes << '\n'
       << "digest:  " << info->digest << '\n';
+  print_conflicts(info->conflicts, out);
   if (info->config.index_kind != IndexKind::kFlat) {
     const client::SegmentStats& s = info->segments;
     out << "segments: seal at " << info->config.segment_seal_points << " points, rebuild above "

@@ -66,18 +66,30 @@ absl::Status run_status(client::Client& client, std::ostream& out) {
   if (status->peer_address.empty()) return absl::OkStatus();
   out << "region:      " << status->region << '\n'
       << "peer address: " << status->peer_address << '\n'
+      << "peer TLS:    "
+      << (status->peer_tls ? absl::StrCat("mutual TLS, ", status->tls_refused, " refused")
+                           : std::string("OFF (plaintext)"))
+      << '\n'
       << "members:     " << status->members.size() << '\n';
   for (const auto& m : status->members) {
     out << "  " << m.node_id.substr(0, 8) << "  region " << m.region << "  client "
         << m.client_address << "  peer " << m.peer_address << "  " << (m.up ? "up" : "DOWN")
         << '\n';
   }
-  out << "replication: " << status->replication.size() << " peer replicas\n";
+  size_t quarantined = 0;
+  for (const auto& p : status->replication) quarantined += p.quarantined ? 1 : 0;
+  out << "replication: " << status->replication.size() << " peer replicas";
+  if (quarantined > 0) out << ", " << quarantined << " QUARANTINED";
+  out << '\n';
   for (const auto& p : status->replication) {
     out << "  " << p.collection << " -> " << p.node_id.substr(0, 8) << " (" << p.region << ")  "
         << (p.connected ? "connected" : "DISCONNECTED") << "  lag " << p.lag_deltas << " deltas / "
         << p.lag_ms << " ms  sent " << p.bytes_sent << " B  full-state " << p.full_state_transfers
         << " out / " << p.full_states_received << " in  reconnects " << p.reconnects << '\n';
+    if (p.quarantined) {
+      out << "    QUARANTINED: it rejects our deltas as invalid (" << p.quarantine_reason
+          << "); nothing more is sent to it\n";
+    }
   }
   return absl::OkStatus();
 }

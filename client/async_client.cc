@@ -66,8 +66,19 @@ absl::StatusOr<CollectionInfo> info_from_reply(rpc::CollectionInfo::Reader info)
   SegmentStats segments{seg.getGrowingPoints(),   seg.getSealedSegments(), seg.getSealedPoints(),
                         seg.getPendingSegments(), seg.getBuildPending(),   seg.getBuilds(),
                         seg.getLoadedSegments(),  seg.getBuiltAtStart(),   seg.getRejectedFiles()};
-  return CollectionInfo{*std::move(config), info.getPointCount(), info.getStoredBytes(),
-                        std::string(info.getDigest().cStr(), info.getDigest().size()), segments};
+  std::vector<CatalogConflict> conflicts;
+  for (rpc::CatalogConflict::Reader c : info.getConflicts()) {
+    absl::StatusOr<CollectionConfig> lost = collection_config_from_rpc(c.getConfig());
+    if (!lost.ok()) return malformed_reply(lost.status());
+    conflicts.push_back(CatalogConflict{to_string(c.getRegion()), c.getCreatedMs(),
+                                        c.getIncarnation(), *std::move(lost), c.getDropped()});
+  }
+  return CollectionInfo{*std::move(config),
+                        info.getPointCount(),
+                        info.getStoredBytes(),
+                        std::string(info.getDigest().cStr(), info.getDigest().size()),
+                        segments,
+                        std::move(conflicts)};
 }
 
 absl::StatusOr<std::vector<PointData>> points_from_reply(capnp::List<rpc::Point>::Reader list) {
@@ -197,6 +208,8 @@ kj::Promise<absl::StatusOr<NodeStatus>> AsyncClient::status() {
         out.integrity_failures = s.getIntegrityFailures();
         out.region = to_string(s.getRegion());
         out.peer_address = to_string(s.getPeerAddress());
+        out.peer_tls = s.getPeerTls();
+        out.tls_refused = s.getTlsRefused();
         for (auto m : s.getMembers()) {
           out.members.push_back({to_string(m.getNodeId()), to_string(m.getRegion()),
                                  to_string(m.getClientAddress()), to_string(m.getPeerAddress()),
@@ -206,7 +219,8 @@ kj::Promise<absl::StatusOr<NodeStatus>> AsyncClient::status() {
           out.replication.push_back({to_string(p.getCollection()), to_string(p.getNodeId()),
                                      to_string(p.getRegion()), p.getConnected(), p.getLagDeltas(),
                                      p.getLagMs(), p.getBytesSent(), p.getFullStateTransfers(),
-                                     p.getFullStatesReceived(), p.getReconnects()});
+                                     p.getFullStatesReceived(), p.getReconnects(),
+                                     p.getQuarantined(), to_string(p.getQuarantineReason())});
         }
         return out;
       });

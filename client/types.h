@@ -40,12 +40,23 @@ struct SegmentStats {
   uint64_t rejected_files = 0;    // segment files found unusable at start
 };
 
+// A create of the same collection name, with other settings, that lost to the collection's
+// create (the earliest wins in every region); its data was never mixed into the winner.
+struct CatalogConflict {
+  std::string region;       // where the losing create was made
+  uint64_t created_ms = 0;  // its wall-clock time, ms since the Unix epoch
+  uint64_t incarnation = 0;
+  CollectionConfig config;  // the settings it asked for
+  bool dropped = false;
+};
+
 struct CollectionInfo {
   CollectionConfig config;
   uint64_t point_count = 0;
   uint64_t stored_bytes = 0;
   std::string digest;  // hex of the canonical digest of the collection's CRDT state
   SegmentStats segments = {};
+  std::vector<CatalogConflict> conflicts;  // empty: no concurrent create with other settings
 };
 
 struct NodeStatus {
@@ -58,6 +69,8 @@ struct NodeStatus {
   uint64_t integrity_failures = 0;  // stored records that failed to open since the node started
   std::string region;
   std::string peer_address;  // empty when the node runs alone
+  bool peer_tls = false;     // the peer port speaks mutual TLS
+  uint64_t tls_refused = 0;  // inbound peer connections refused at the TLS handshake
   struct Member {
     std::string node_id, region, client_address, peer_address;
     bool up = false;
@@ -73,6 +86,8 @@ struct NodeStatus {
     uint64_t full_state_transfers = 0;
     uint64_t full_states_received = 0;
     uint64_t reconnects = 0;
+    bool quarantined = false;  // our stream to it stopped: it rejects our deltas as invalid
+    std::string quarantine_reason;
   };
   std::vector<PeerReplication> replication;
 };

@@ -82,6 +82,18 @@ void fill_collection_info(const CollectionInfo& info, rpc::CollectionInfo::Build
   segments.setRejectedFiles(seg.rejected_files);
 }
 
+void fill_catalog_conflicts(const std::vector<CatalogEntry>& conflicts,
+                            rpc::CollectionInfo::Builder out) {
+  auto list = out.initConflicts(static_cast<unsigned>(conflicts.size()));
+  for (size_t i = 0; i < conflicts.size(); ++i) {
+    list[i].setRegion(conflicts[i].region);
+    list[i].setCreatedMs(conflicts[i].created_ms);
+    list[i].setIncarnation(conflicts[i].incarnation);
+    collection_config_to_rpc(conflicts[i].config, list[i].initConfig());
+    list[i].setDropped(conflicts[i].dropped);
+  }
+}
+
 std::vector<PointId> read_ids(capnp::List<rpc::PointId>::Reader ids) {
   std::vector<PointId> out;
   out.reserve(ids.size());
@@ -113,6 +125,8 @@ namespace {
 void fill_cluster_status(const ClusterStatus& cluster, rpc::NodeStatus::Builder out) {
   out.setRegion(cluster.region);
   out.setPeerAddress(cluster.peer_address);
+  out.setPeerTls(cluster.peer_tls);
+  out.setTlsRefused(cluster.tls_refused);
   auto members = out.initMembers(cluster.members.size());
   for (size_t i = 0; i < cluster.members.size(); ++i) {
     const MemberStatus& m = cluster.members[i];
@@ -135,6 +149,8 @@ void fill_cluster_status(const ClusterStatus& cluster, rpc::NodeStatus::Builder 
     peers[i].setFullStateTransfers(p.full_state_transfers);
     peers[i].setFullStatesReceived(p.full_states_received);
     peers[i].setReconnects(p.reconnects);
+    peers[i].setQuarantined(p.quarantined);
+    peers[i].setQuarantineReason(p.quarantine_reason);
   }
 }
 
@@ -169,7 +185,10 @@ kj::Promise<void> ApiServer::listCollections(ListCollectionsContext context) {
   return handle([&] {
     auto infos = value_or_throw(node_.list_collections());
     auto out = context.getResults().initCollections(static_cast<unsigned>(infos.size()));
-    for (size_t i = 0; i < infos.size(); ++i) fill_collection_info(infos[i], out[i]);
+    for (size_t i = 0; i < infos.size(); ++i) {
+      fill_collection_info(infos[i], out[i]);
+      fill_catalog_conflicts(node_.catalog_conflicts(infos[i].stored.config.name), out[i]);
+    }
   });
 }
 
@@ -177,6 +196,8 @@ kj::Promise<void> ApiServer::collectionInfo(CollectionInfoContext context) {
   return handle([&] {
     auto info = value_or_throw(node_.collection_info(text_of(context.getParams().getName())));
     fill_collection_info(info, context.getResults().initInfo());
+    fill_catalog_conflicts(node_.catalog_conflicts(info.stored.config.name),
+                           context.getResults().getInfo());
   });
 }
 

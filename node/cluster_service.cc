@@ -30,9 +30,9 @@ ClusterService::ClusterService(Node& node, kj::Network& network, kj::Timer& time
       timer_(timer),
       options_(std::move(options)),
       membership_(node.node_id(), options_.peer_address),
-      dialer_(network),
-      endpoint_(
-          std::make_unique<replication::ReplicationEndpoint>(timer, dialer_, options_.limits)),
+      dialer_(network, options_.peer_tls),
+      endpoint_(std::make_unique<replication::ReplicationEndpoint>(timer, dialer_, options_.limits,
+                                                                   options_.peer_tls)),
       tasks_(*this) {}
 
 ClusterService::~ClusterService() noexcept {
@@ -43,6 +43,7 @@ ClusterService::~ClusterService() noexcept {
 
 void ClusterService::start(kj::Own<kj::ConnectionReceiver> receiver) {
   endpoint_->set_gossip_handler([this](std::string_view bytes) { return answer_gossip(bytes); });
+  endpoint_->set_refusal_handler([this](const std::string& reason) { log_refusal(reason); });
   endpoint_->listen(kj::mv(receiver));
   sync_shards();
   tasks_.add(gossip_loop());
@@ -50,6 +51,21 @@ void ClusterService::start(kj::Own<kj::ConnectionReceiver> receiver) {
 
 int64_t ClusterService::now_ms() const {
   return (timer_.now() - kj::origin<kj::TimePoint>()) / kj::MILLISECONDS;
+}
+
+void ClusterService::log_refusal(const std::string& reason) {
+  // A misconfigured peer retries every few seconds per shard: one line per interval is enough.
+  constexpr int64_t kRefusalLogIntervalMs = 10'000;
+  const int64_t now = now_ms();
+  if (last_refusal_log_ms_ >= 0 && now - last_refusal_log_ms_ < kRefusalLogIntervalMs) {
+    ++unlogged_refusals_;
+    return;
+  }
+  std::string more =
+      unlogged_refusals_ == 0 ? "" : absl::StrCat(" (and ", unlogged_refusals_, " more before)");
+  log_warning(absl::StrCat(reason, more));
+  last_refusal_log_ms_ = now;
+  unlogged_refusals_ = 0;
 }
 
 std::string ClusterService::route(const std::string& address) const {
@@ -126,8 +142,7 @@ void ClusterService::gossip_round() {
 
 kj::Promise<void> ClusterService::gossip_with(const std::string& address) {
   std::string bytes = encode_gossip(own_view());
-  return network_.parseAddress(route(address))
-      .then([](kj::Own<kj::NetworkAddress>&& a) { return a->connect().attach(kj::mv(a)); })
+  return replication::dial_address(network_, options_.peer_tls, route(address))
       .then([this, bytes = std::move(bytes)](kj::Own<kj::AsyncIoStream>&& stream) mutable {
         auto connection = kj::heap<replication::PeerConnection>(
             kj::mv(stream), capnp::rpc::twoparty::Side::CLIENT, options_.limits, nullptr);
@@ -180,6 +195,12 @@ void ClusterService::sync_shards() {
       replication::ReplicatorOptions options = options_.replicator;
       options.shard = {name, 0};
       options.region = options_.region;
+      options.on_quarantine = [name](crdt::ReplicaId peer, const std::string& reason) {
+        log_warning(absl::StrCat("collection '", name, "': replication to replica ", peer,
+                                 " QUARANTINED: it rejected the same deltas as invalid ",
+                                 "repeatedly (", reason, "); nothing more is sent to it until ",
+                                 "it joins them another way or this node restarts"));
+      };
       shard.host = &endpoint_->add_shard(advert.replica_id, options, *shard.store,
                                          advert.replica_id ^ heartbeat_);
       shard.host->start({});
@@ -240,6 +261,8 @@ ClusterStatus ClusterService::status() const {
   out.peer_address = options_.peer_address;
   out.gossip_rounds = gossip_rounds_;
   out.gossip_failures = gossip_failures_;
+  out.peer_tls = options_.peer_tls != nullptr;
+  out.tls_refused = endpoint_->metrics().tls_refused;
   const int64_t now = now_ms();
   for (const auto& m : membership_.members()) {
     out.members.push_back({m, membership_.up(m.node_id, now, options_.suspect_after_ms)});
@@ -261,6 +284,8 @@ ClusterStatus ClusterService::status() const {
         p.full_state_transfers = m->second.full_state_transfers;
         p.full_states_received = m->second.full_states_received;
         p.reconnects = m->second.reconnects;
+        p.quarantined = m->second.quarantined;
+        p.quarantine_reason = m->second.quarantine_reason;
       }
       auto acked = shard->store->log().acked(replica);
       if (acked.ok()) p.acked_seq = *acked;

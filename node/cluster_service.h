@@ -51,6 +51,9 @@ struct ClusterOptions {
   // partition is repaired within seconds, and a dial every 2 s to a dead peer costs nothing.
   replication::ReplicatorOptions replicator = default_replicator_options();
   replication::RpcLimits limits;
+  // Mutual TLS on the peer port (accepting, replication dials and gossip); null: plaintext. Not
+  // owned: must outlive the service.
+  replication::PeerTls* peer_tls = nullptr;
 };
 
 enum class WriteConcern { kLocal, kRegion, kAllRegions };
@@ -74,6 +77,9 @@ struct PeerReplicationStatus {
   uint64_t full_state_transfers = 0;
   uint64_t full_states_received = 0;
   uint64_t reconnects = 0;
+  // Our stream to the peer stopped: it rejected the same deltas as invalid again and again.
+  bool quarantined = false;
+  std::string quarantine_reason;  // the peer's error
 };
 
 struct MemberStatus {
@@ -88,6 +94,8 @@ struct ClusterStatus {
   std::vector<PeerReplicationStatus> peers;
   uint64_t gossip_rounds = 0;
   uint64_t gossip_failures = 0;
+  bool peer_tls = false;     // the peer port speaks mutual TLS
+  uint64_t tls_refused = 0;  // inbound peer connections refused at the TLS handshake
 };
 
 class ClusterService : private kj::TaskSet::ErrorHandler {
@@ -130,6 +138,7 @@ class ClusterService : private kj::TaskSet::ErrorHandler {
   // Starts/stops shard replicas to match the node's collections and registers their peers.
   void sync_shards();
   std::string route(const std::string& address) const;
+  void log_refusal(const std::string& reason);
   int64_t now_ms() const;
   void taskFailed(kj::Exception&& exception) override;
 
@@ -142,6 +151,9 @@ class ClusterService : private kj::TaskSet::ErrorHandler {
   uint64_t gossip_rounds_ = 0;
   uint64_t gossip_failures_ = 0;
   std::set<std::string> gossip_in_flight_;
+  // TLS refusals are logged at most once per kRefusalLogIntervalMs, with how many were not.
+  int64_t last_refusal_log_ms_ = -1;
+  uint64_t unlogged_refusals_ = 0;
   replication::NetworkDialer dialer_;
   std::unique_ptr<replication::ReplicationEndpoint> endpoint_;
   std::map<std::string, std::unique_ptr<Shard>> shards_;

@@ -66,6 +66,12 @@ absl::Status apply(DaemonConfig& config, const std::string& key, const std::stri
     auto mode = parse_gpu_mode(value);
     if (!mode.ok()) return mode.status();
     config.gpu = *mode;
+  } else if (key == "peer-tls-cert") {
+    config.peer_tls_cert = value;
+  } else if (key == "peer-tls-key") {
+    config.peer_tls_key = value;
+  } else if (key == "peer-tls-ca") {
+    config.peer_tls_ca = value;
   } else {
     return absl::InvalidArgumentError(absl::StrCat("unknown setting '", key, "'"));
   }
@@ -118,7 +124,11 @@ const char* daemon_usage() {
          "  --peer-listen HOST:PORT    peer (replication and gossip) address; port 0 picks one\n"
          "  --seeds HOST:PORT[,...]    peer addresses of nodes already in the cluster; the rest\n"
          "                             of the cluster is learned from them (repeatable)\n"
-         "  --dial-via FROM=TO         dial peer address FROM through TO (a proxy); repeatable\n";
+         "  --dial-via FROM=TO         dial peer address FROM through TO (a proxy); repeatable\n"
+         "  --peer-tls-cert PEM        this node's certificate (chain) for mutual TLS between\n"
+         "  --peer-tls-key PEM         nodes, its private key, and the CA that signs every\n"
+         "  --peer-tls-ca PEM          node's certificate: all three or none (none: plaintext\n"
+         "                             peer traffic, with a warning); see docs/security.md\n";
 }
 
 absl::StatusOr<DaemonConfig> parse_daemon_args(const std::vector<std::string>& args) {
@@ -160,6 +170,14 @@ absl::StatusOr<DaemonConfig> parse_daemon_args(const std::vector<std::string>& a
       key_files_from_flags = true;
     }
     if (auto s = apply(config, key, value); !s.ok()) return s;
+  }
+  // Half a TLS setup would silently fall back to plaintext or fail on the first peer: refuse it.
+  const int tls_settings =
+      !config.peer_tls_cert.empty() + !config.peer_tls_key.empty() + !config.peer_tls_ca.empty();
+  if (tls_settings != 0 && tls_settings != 3) {
+    return absl::InvalidArgumentError(
+        "peer TLS needs all three of --peer-tls-cert, --peer-tls-key and --peer-tls-ca "
+        "(or none of them)");
   }
   return config;
 }

@@ -28,11 +28,17 @@ struct DaemonConfig {
   std::map<std::string, std::string> dial_via;
   // Batched exact searches on the GPU: auto (when one is usable), on (required), off.
   GpuMode gpu = GpuMode::kAuto;
+  // Mutual TLS on the peer port: this node's certificate chain and private key, and the CA that
+  // signs every node's certificate (PEM files). All three or none; none: plaintext peer traffic.
+  std::string peer_tls_cert;
+  std::string peer_tls_key;
+  std::string peer_tls_ca;
   bool show_help = false;
 };
 
 // Parses argv (without argv[0]). InvalidArgument with a message for unknown flags,
-// missing values, or an unreadable or malformed config file.
+// missing values, an unreadable or malformed config file, or some but not all of the
+// peer-tls-* settings.
 absl::StatusOr<DaemonConfig> parse_daemon_args(const std::vector<std::string>& args);
 
 // Usage text for --help.

@@ -18,6 +18,7 @@
 #include "node/key_manager.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/peer_tls_setup.h"
 #include "node/rpc_listener.h"
 #include "node/sealer_setup.h"
 #include "storage/store.h"
@@ -108,8 +109,35 @@ int run(const DaemonConfig& config) {
   const std::string client_address = absl::StrCat(host, ":", receiver->getPort());
 
   Node& node_ref = **node;
+  // Declared before the cluster service, which uses it, so that it is destroyed after it.
+  std::unique_ptr<replication::PeerTls> peer_tls;
   std::unique_ptr<ClusterService> cluster;
+  if (config.peer_listen.empty() && !config.peer_tls_cert.empty()) {
+    log_warning("--peer-tls-* given without --peer-listen: the node runs alone, TLS unused");
+  }
   if (!config.peer_listen.empty()) {
+    auto tls = make_peer_tls(config);
+    if (!tls.ok()) return fail(tls.status());
+    peer_tls = *std::move(tls);
+    if (peer_tls != nullptr) {
+      // A certificate that its key, the CA or the peer name does not fit fails here, not on the
+      // first peer.
+      KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&] {
+                     peer_tls->self_check(*io.provider, io.provider->getTimer()).wait(io.waitScope);
+                   })) {
+        return fail(absl::InvalidArgumentError(absl::StrCat(
+            "peer TLS: the certificate, key and CA do not work together (is the key "
+            "the certificate's, and is the certificate signed by the CA, valid now "
+            "and named ",
+            replication::kPeerTlsServerName, "?): ", exception->getDescription().cStr())));
+      }
+      log_info("peer port: mutual TLS (certificates signed by the peer CA only)");
+    } else {
+      log_warning(
+          "PEER PORT IS PLAINTEXT: replication and gossip are neither encrypted nor "
+          "authenticated; anyone who reaches the peer port can join the cluster. Give "
+          "--peer-tls-cert, --peer-tls-key and --peer-tls-ca (see docs/security.md)");
+    }
     kj::Own<kj::ConnectionReceiver> peer_receiver;
     KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&] {
                    auto address = io.provider->getNetwork()
@@ -127,6 +155,7 @@ int run(const DaemonConfig& config) {
         config.peer_listen.substr(0, config.peer_listen.rfind(':')), ":", peer_receiver->getPort());
     cluster_options.seeds = config.seeds;
     cluster_options.dial_via = config.dial_via;
+    cluster_options.peer_tls = peer_tls.get();
     log_info(absl::StrCat("region ", config.region, ", peer address ", cluster_options.peer_address,
                           ", ", config.seeds.size(), " seeds"));
     cluster = std::make_unique<ClusterService>(node_ref, io.provider->getNetwork(),
@@ -155,6 +184,7 @@ int run(const DaemonConfig& config) {
   info.cluster = nullptr;
   cluster_hooks = nullptr;
   cluster.reset();
+  peer_tls.reset();
   // Stop the re-seal thread before the store it writes to goes away.
   keys.reset();
   node->reset();

@@ -83,8 +83,20 @@ struct FullStateAck {
   bool operator==(const FullStateAck&) const = default;
 };
 
-using MessageBody =
-    std::variant<Hello, DeltaInterval, DeltaAck, Exchange, FullStateChunk, FullStateAck>;
+// The receiver could not join the sender's interval starting at `after_seq`: `permanent` when
+// its content is invalid there (the receiver's store answered InvalidArgument, e.g. vectors of
+// another dimension), so resending the same interval cannot succeed; else a transient failure.
+struct DeltaReject {
+  uint64_t after_seq = 0;
+  uint64_t through_seq = 0;
+  bool permanent = false;
+  std::string reason;  // the receiver's error, for logs and status (at most kMaxRejectReason)
+  bool operator==(const DeltaReject&) const = default;
+};
+inline constexpr size_t kMaxRejectReason = 512;
+
+using MessageBody = std::variant<Hello, DeltaInterval, DeltaAck, Exchange, FullStateChunk,
+                                 FullStateAck, DeltaReject>;
 
 struct PeerMessage {
   ShardRef shard;
@@ -95,8 +107,8 @@ struct PeerMessage {
 
 // A short name of the body's kind ("hello", "interval", ...), for logs and simulator traces.
 inline const char* kind_name(const MessageBody& body) {
-  static constexpr const char* kNames[] = {"hello",    "interval", "ack",
-                                           "exchange", "chunk",    "chunk_ack"};
+  static constexpr const char* kNames[] = {"hello", "interval",  "ack",   "exchange",
+                                           "chunk", "chunk_ack", "reject"};
   return kNames[body.index()];
 }
 

@@ -102,10 +102,12 @@ class ReplicationEndpoint::ReplicatorServer final : public wire::Replicator::Ser
   bool opened_ = false;
 };
 
-ReplicationEndpoint::ReplicationEndpoint(kj::Timer& timer, PeerDialer& dialer, RpcLimits limits)
+ReplicationEndpoint::ReplicationEndpoint(kj::Timer& timer, PeerDialer& dialer, RpcLimits limits,
+                                         PeerTls* tls)
     : timer_(timer),
       dialer_(dialer),
       limits_(limits),
+      tls_(tls),
       liveness_(kj::refcounted<Liveness>(this)),
       tasks_(*this) {}
 
@@ -145,29 +147,54 @@ void ReplicationEndpoint::remove_shard(const ShardRef& shard) {
 
 kj::Promise<void> ReplicationEndpoint::accept_loop() {
   return receiver_->accept().then([this](kj::Own<kj::AsyncIoStream>&& stream) {
-    const uint64_t id = next_connection_++;
     ++metrics_.accepted;
-    auto connection =
-        kj::heap<PeerConnection>(kj::mv(stream), capnp::rpc::twoparty::Side::SERVER, limits_,
-                                 kj::heap<ReplicatorServer>(kj::addRef(*liveness_), id));
-    // Until a session takes it, the endpoint owns the connection: it goes when the peer
-    // disconnects (an oversized or corrupt RPC message ends it too) or opens no session in time.
-    auto forget = [this, id]() {
-      connections_.erase(id);
-      metrics_.pending_connections = connections_.size();
-    };
-    tasks_.add(connection->on_disconnect().then([forget]() { forget(); },
-                                                [forget](kj::Exception&&) { forget(); }));
-    tasks_.add(timer_.afterDelay(limits_.connect_timeout_ms * kj::MILLISECONDS).then([this, id]() {
-      if (connections_.contains(id)) {
-        ++metrics_.idle_dropped;
-        drop_connection(id);
-      }
-    }));
-    connections_.emplace(id, kj::mv(connection));
-    metrics_.pending_connections = connections_.size();
+    if (tls_ == nullptr) {
+      serve(kj::mv(stream));
+      return accept_loop();
+    }
+    // The handshake runs beside the accept loop (kj's wrapPort would handshake inside accept(),
+    // so one slow or refused client would stall or end the loop), bounded like a dial.
+    // evalNow: a handshake that cannot even start (OpenSSL out of memory) is one refusal too.
+    tasks_.add(kj::evalNow([&]() { return tls_->wrap_server(kj::mv(stream)); })
+                   .exclusiveJoin(timer_.afterDelay(limits_.connect_timeout_ms * kj::MILLISECONDS)
+                                      .then([]() -> kj::Promise<kj::Own<kj::AsyncIoStream>> {
+                                        return KJ_EXCEPTION(DISCONNECTED,
+                                                            "TLS handshake timed out");
+                                      }))
+                   .then([this](kj::Own<kj::AsyncIoStream>&& secured) { serve(kj::mv(secured)); },
+                         [this](kj::Exception&& e) {
+                           ++metrics_.tls_refused;
+                           if (refusal_handler_) {
+                             refusal_handler_(
+                                 absl::StrCat("peer connection refused at the TLS handshake: ",
+                                              e.getDescription().cStr()));
+                           }
+                         }));
     return accept_loop();
   });
+}
+
+void ReplicationEndpoint::serve(kj::Own<kj::AsyncIoStream> stream) {
+  const uint64_t id = next_connection_++;
+  auto connection =
+      kj::heap<PeerConnection>(kj::mv(stream), capnp::rpc::twoparty::Side::SERVER, limits_,
+                               kj::heap<ReplicatorServer>(kj::addRef(*liveness_), id));
+  // Until a session takes it, the endpoint owns the connection: it goes when the peer
+  // disconnects (an oversized or corrupt RPC message ends it too) or opens no session in time.
+  auto forget = [this, id]() {
+    connections_.erase(id);
+    metrics_.pending_connections = connections_.size();
+  };
+  tasks_.add(connection->on_disconnect().then([forget]() { forget(); },
+                                              [forget](kj::Exception&&) { forget(); }));
+  tasks_.add(timer_.afterDelay(limits_.connect_timeout_ms * kj::MILLISECONDS).then([this, id]() {
+    if (connections_.contains(id)) {
+      ++metrics_.idle_dropped;
+      drop_connection(id);
+    }
+  }));
+  connections_.emplace(id, kj::mv(connection));
+  metrics_.pending_connections = connections_.size();
 }
 
 kj::Own<PeerConnection> ReplicationEndpoint::take_connection(uint64_t id) {

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "replication/peer_tls.h"
 #include "replication/rpc_dialer.h"
 #include "replication/rpc_peer.h"
 #include "replication/rpc_shard_host.h"
@@ -24,14 +25,18 @@ struct EndpointMetrics {
   uint64_t accepted = 0;           // peer connections accepted
   uint64_t idle_dropped = 0;       // accepted connections that opened no session in time
   uint64_t refused_calls = 0;      // openSession / exchange calls answered with an error
+  uint64_t tls_refused = 0;        // accepted connections whose TLS handshake failed
   size_t pending_connections = 0;  // accepted, no session yet
 };
 
-// Not thread-safe: runs on the event loop of `timer`. `timer` and `dialer` must outlive the
-// endpoint. Destroying it stops accepting, closes every connection and stops every shard.
+// Not thread-safe: runs on the event loop of `timer`. `timer` and `dialer` (and `tls`, when not
+// null) must outlive the endpoint. Destroying it stops accepting, closes every connection and
+// stops every shard. With `tls`, every accepted connection must complete a mutual TLS handshake
+// (within RpcLimits::connect_timeout_ms) before any RPC is read from it.
 class ReplicationEndpoint : private kj::TaskSet::ErrorHandler {
  public:
-  ReplicationEndpoint(kj::Timer& timer, PeerDialer& dialer, RpcLimits limits = {});
+  ReplicationEndpoint(kj::Timer& timer, PeerDialer& dialer, RpcLimits limits = {},
+                      PeerTls* tls = nullptr);
   ~ReplicationEndpoint() noexcept;
   ReplicationEndpoint(const ReplicationEndpoint&) = delete;
   ReplicationEndpoint& operator=(const ReplicationEndpoint&) = delete;
@@ -54,6 +59,9 @@ class ReplicationEndpoint : private kj::TaskSet::ErrorHandler {
   // the caller as an exception). Without a handler gossip is refused (Unimplemented).
   using GossipHandler = std::function<absl::StatusOr<std::string>(std::string_view message)>;
   void set_gossip_handler(GossipHandler handler) { gossip_handler_ = std::move(handler); }
+  // Told of every connection refused at the TLS handshake (its reason), for the node's log.
+  using RefusalHandler = std::function<void(const std::string& reason)>;
+  void set_refusal_handler(RefusalHandler handler) { refusal_handler_ = std::move(handler); }
 
   const EndpointMetrics& metrics() const { return metrics_; }
   const RpcLimits& limits() const { return limits_; }
@@ -63,6 +71,8 @@ class ReplicationEndpoint : private kj::TaskSet::ErrorHandler {
   struct Liveness;
 
   kj::Promise<void> accept_loop();
+  // Serves an accepted (and, with TLS, handshaken) stream.
+  void serve(kj::Own<kj::AsyncIoStream> stream);
   // The accepted connection `id`, which a session takes over (null if it is gone).
   kj::Own<PeerConnection> take_connection(uint64_t id);
   // Closes connection `id` on a later turn (never inside one of its own calls).
@@ -74,7 +84,9 @@ class ReplicationEndpoint : private kj::TaskSet::ErrorHandler {
   RpcLimits limits_;
   EndpointMetrics metrics_;
   std::map<ShardRef, std::unique_ptr<ShardHost>> shards_;
+  PeerTls* tls_;
   GossipHandler gossip_handler_;
+  RefusalHandler refusal_handler_;
   std::map<uint64_t, kj::Own<PeerConnection>> connections_;  // accepted, no session yet
   uint64_t next_connection_ = 1;
   kj::Own<kj::ConnectionReceiver> receiver_;

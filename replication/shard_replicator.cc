@@ -114,9 +114,13 @@ void ShardReplicator::on_timer(const TimerEvent& event) {
     return;
   }
   auto it = peers_.find(event.peer);
-  if (it == peers_.end() || it->second.generation != event.generation || it->second.connected) {
+  if (it == peers_.end() || it->second.generation != event.generation) return;
+  if (event.kind == TimerEvent::Kind::kResend) {
+    pump(event.peer, it->second);
+    update_lag(event.peer);
     return;
   }
+  if (it->second.connected) return;
   env_.connect(event.peer);
 }
 
@@ -141,7 +145,7 @@ void ShardReplicator::tick() {
       continue;
     }
     const bool waiting = !p.in_flight.empty();
-    if (waiting && now - p.last_progress_ms >= options_.ack_timeout_ms) {
+    if (waiting && !p.quarantined && now - p.last_progress_ms >= options_.ack_timeout_ms) {
       ++metrics_.peers[peer].retransmits;
       reset_window(p);
     }
@@ -188,6 +192,16 @@ void ShardReplicator::record_ack(crdt::ReplicaId peer, Peer& p, uint64_t seq) {
   // Acks only move forward (DeltaLog ignores stale ones); one beyond our last seq is a peer that
   // talks about a log we no longer have, and is ignored.
   if (log.acknowledge(peer, seq).ok()) {
+    if (seq > p.rejected_after) {
+      // The peer joined past the interval it rejected: whatever was wrong is behind us.
+      p.permanent_rejects = 0;
+      p.resend_backoff.reset();
+      p.hold_until_ms = 0;
+      if (p.quarantined) {
+        p.quarantined = false;
+        metrics_.peers[peer].quarantined = false;
+      }
+    }
     while (!p.in_flight.empty() && !p.in_flight.front().last &&
            p.in_flight.front().through_seq != 0 && p.in_flight.front().through_seq <= seq) {
       p.bytes_in_flight -= p.in_flight.front().bytes;
@@ -211,7 +225,9 @@ void ShardReplicator::compact() {
 }
 
 void ShardReplicator::pump(crdt::ReplicaId peer, Peer& p) {
-  if (!p.established) return;
+  if (!p.established || p.quarantined) return;
+  // After a reject, nothing goes out before the backoff pause ends (a kResend timer pumps then).
+  if (env_.now_ms() < p.hold_until_ms) return;
   if (p.outgoing) return pump_transfer(peer, p);
   crdt::DeltaLog& log = store_.log();
   auto acked = log.acked(peer);
@@ -330,19 +346,19 @@ void ShardReplicator::handle(crdt::ReplicaId from, Peer& p, const Hello& m) {
   update_lag(from);
 }
 
-bool ShardReplicator::apply(crdt::ReplicaId peer, const crdt::PointSet& delta,
-                            std::optional<uint64_t> seq) {
+absl::Status ShardReplicator::apply(crdt::ReplicaId peer, const crdt::PointSet& delta,
+                                    std::optional<uint64_t> seq) {
   const uint64_t before = store_.log().last_seq();
-  if (!store_.apply(peer, delta, seq).ok()) {
+  if (absl::Status s = store_.apply(peer, delta, seq); !s.ok()) {
     ++metrics_.apply_errors;
-    return false;
+    return s;
   }
   if (store_.log().last_seq() != before) {
     // The delta changed our state and was logged: forward it (transitive delivery).
     commit_times_.emplace_back(store_.log().last_seq(), env_.now_ms());
     pump_all();
   }
-  return true;
+  return absl::OkStatus();
 }
 
 void ShardReplicator::handle(crdt::ReplicaId from, Peer&, const DeltaInterval& m) {
@@ -363,8 +379,44 @@ void ShardReplicator::handle(crdt::ReplicaId from, Peer&, const DeltaInterval& m
     send(from, DeltaAck{store_.joined_through(from)});
     return;
   }
-  if (!apply(from, *delta, m.through_seq)) return;
+  if (absl::Status s = apply(from, *delta, m.through_seq); !s.ok()) {
+    // Tell the sender, so that it backs off, and stops for good when the content is invalid
+    // here (InvalidArgument: resending the same bytes cannot help) rather than resend for ever.
+    ++metrics_.rejects_sent;
+    send(from,
+         DeltaReject{m.after_seq, m.through_seq, s.code() == absl::StatusCode::kInvalidArgument,
+                     std::string(s.message().substr(0, kMaxRejectReason))});
+    return;
+  }
   send(from, DeltaAck{store_.joined_through(from)});
+}
+
+void ShardReplicator::handle(crdt::ReplicaId from, Peer& p, const DeltaReject& m) {
+  auto acked = store_.log().acked(from);
+  // Only the interval at the peer's acknowledgement can be rejected; anything else is stale.
+  if (p.quarantined || !acked.ok() || m.after_seq != *acked) return;
+  PeerMetrics& metrics = metrics_.peers[from];
+  ++metrics.rejects_received;
+  if (m.permanent) {
+    p.permanent_rejects =
+        p.permanent_rejects > 0 && p.rejected_after == m.after_seq ? p.permanent_rejects + 1 : 1;
+  } else {
+    p.permanent_rejects = 0;  // "in a row" means without a transient failure between
+  }
+  p.rejected_after = m.after_seq;
+  reset_window(p);
+  if (p.permanent_rejects >= std::max(options_.quarantine_after_rejects, 1)) {
+    p.quarantined = true;
+    metrics.quarantined = true;
+    metrics.quarantine_reason = m.reason;
+    ++metrics_.quarantines;
+    if (options_.on_quarantine) options_.on_quarantine(from, m.reason);
+    return;
+  }
+  // Resend from the acknowledgement after a backoff pause, not at once.
+  const int64_t delay = p.resend_backoff.next_delay_ms(env_.random_u64());
+  p.hold_until_ms = env_.now_ms() + delay;
+  env_.schedule(delay, TimerEvent{TimerEvent::Kind::kResend, from, p.generation});
 }
 
 void ShardReplicator::handle(crdt::ReplicaId from, Peer& p, const DeltaAck& m) {
@@ -435,7 +487,7 @@ void ShardReplicator::handle(crdt::ReplicaId from, Peer& p, const FullStateChunk
   }
   // Joining a slice on its own only adds writes, so it happens at once; removals wait for the
   // closing delta, which needs every slice.
-  if (!apply(from, *records, std::nullopt)) return;
+  if (!apply(from, *records, std::nullopt).ok()) return;
   // `p.incoming` may not have changed during apply (no re-entry), so `in` is still valid.
   in.received.insert(dots.begin(), dots.end());
   if (!m.last) {
@@ -450,7 +502,7 @@ void ShardReplicator::handle(crdt::ReplicaId from, Peer& p, const FullStateChunk
   }
   const uint64_t id = in.id;
   const uint64_t through = in.through_seq;
-  if (!apply(from, *closing, through)) return;
+  if (!apply(from, *closing, through).ok()) return;
   p.incoming.reset();
   p.completed_incoming = id;
   ++metrics_.peers[from].full_states_received;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -24,6 +25,7 @@ struct TimerEvent {
   enum class Kind {
     kTick,       // periodic anti-entropy, retransmission and dead-peer checks
     kReconnect,  // backoff to `peer` elapsed: ask the transport to connect again
+    kResend,     // the pause after `peer` rejected an interval elapsed: send again
   };
   Kind kind = Kind::kTick;
   crdt::ReplicaId peer = 0;
@@ -63,7 +65,15 @@ struct ReplicatorOptions {
   // A peer disconnected this long stops gating log compaction (it gets a full state when back),
   // so a dead peer costs bounded memory. 0 disables detaching.
   int64_t detach_after_ms = 60'000;
+  // Reconnects, and resends after a peer rejected an interval, back off by this policy.
   BackoffPolicy backoff;
+  // A peer that rejects the interval at its acknowledgement as invalid (DeltaReject.permanent)
+  // this many times in a row gets no more of our stream: it is quarantined (see
+  // PeerMetrics::quarantined) until its acknowledgement moves past that interval or this
+  // replicator restarts. Transient rejects never quarantine. At least 1.
+  int quarantine_after_rejects = 3;
+  // Told once per quarantine (peer, the peer's reason), for the node's log. May be empty.
+  std::function<void(crdt::ReplicaId peer, const std::string& reason)> on_quarantine;
 };
 
 // Per-peer metrics, owned by the caller (ReplicationMetrics::peers).
@@ -79,12 +89,19 @@ struct PeerMetrics {
   uint64_t reconnects = 0;            // sessions opened after the first
   uint64_t retransmits = 0;           // windows resent after ack_timeout_ms
   uint64_t backpressure_waits = 0;    // sends held because the window was full
+  uint64_t rejects_received = 0;      // our intervals the peer could not join (DeltaReject)
+  // Our stream to the peer stopped: it rejected the same interval as invalid
+  // quarantine_after_rejects times in a row. Its reason is the peer's last error.
+  bool quarantined = false;
+  std::string quarantine_reason;
 };
 
 struct ReplicationMetrics {
   std::map<crdt::ReplicaId, PeerMetrics> peers;
   uint64_t rejected_messages = 0;  // wrong shard, unknown peer, undecodable payload
   uint64_t apply_errors = 0;       // ShardStore::apply failed (nothing acknowledged)
+  uint64_t rejects_sent = 0;       // DeltaReject answers to intervals we could not join
+  uint64_t quarantines = 0;        // peer streams quarantined since start
   uint64_t compacted = 0;          // log entries dropped by compaction
   uint64_t detached_peers = 0;
 };
@@ -156,7 +173,14 @@ class ShardReplicator {
     std::optional<OutgoingTransfer> outgoing;
     std::optional<IncomingTransfer> incoming;
     uint64_t completed_incoming = 0;  // id of the last transfer completed here (0: none)
-    explicit Peer(BackoffPolicy policy) : backoff(policy) {}
+    // Rejects of our interval at the peer's acknowledgement: the pause before resending, and
+    // how many permanent rejects of the interval after `rejected_after` came in a row.
+    Backoff resend_backoff;
+    int64_t hold_until_ms = 0;
+    uint64_t rejected_after = 0;
+    int permanent_rejects = 0;
+    bool quarantined = false;
+    explicit Peer(BackoffPolicy policy) : backoff(policy), resend_backoff(policy) {}
   };
 
   PeerMessage make(MessageBody body) const;
@@ -180,8 +204,10 @@ class ShardReplicator {
   void handle(crdt::ReplicaId from, Peer& p, const Exchange& m);
   void handle(crdt::ReplicaId from, Peer& p, const FullStateChunk& m);
   void handle(crdt::ReplicaId from, Peer& p, const FullStateAck& m);
+  void handle(crdt::ReplicaId from, Peer& p, const DeltaReject& m);
   // Joins `delta` from `peer` durably; forwards to the other peers if it changed the state.
-  bool apply(crdt::ReplicaId peer, const crdt::PointSet& delta, std::optional<uint64_t> seq);
+  absl::Status apply(crdt::ReplicaId peer, const crdt::PointSet& delta,
+                     std::optional<uint64_t> seq);
   void tick();
 
   crdt::ReplicaId self_;

@@ -102,6 +102,15 @@ struct Builder {
     b.setComplete(a.complete);
     b.setUnknown(a.unknown);
   }
+  void operator()(const DeltaReject& r) {
+    auto b = out.initReject();
+    set_shard(b.initShard(), m.shard);
+    b.setOrigin(m.from);
+    b.setAfterSeq(r.after_seq);
+    b.setThroughSeq(r.through_seq);
+    b.setPermanent(r.permanent);
+    b.setReason(r.reason.substr(0, kMaxRejectReason));
+  }
 };
 
 absl::StatusOr<crdt::VersionVector> get_vv(capnp::Data::Reader data) {
@@ -176,6 +185,18 @@ absl::StatusOr<PeerMessage> read(wire::PeerMessage::Reader in) {
       m.from = r.getOrigin();
       m.body = FullStateAck{r.getTransferId(), string_of(r.getNextCursor()), r.getComplete(),
                             r.getUnknown()};
+      return m;
+    }
+    case wire::PeerMessage::REJECT: {
+      auto r = in.getReject();
+      m.shard = get_shard(r.getShard());
+      m.from = r.getOrigin();
+      auto reason = r.getReason();
+      if (reason.size() > kMaxRejectReason) {
+        return absl::DataLossError("peer message: reject reason too long");
+      }
+      m.body = DeltaReject{r.getAfterSeq(), r.getThroughSeq(), r.getPermanent(),
+                           std::string(reason.cStr(), reason.size())};
       return m;
     }
   }

@@ -84,6 +84,18 @@ struct CollectionInfo {
   digest @3 :Text;         # hex BLAKE2b-256 of the canonical encoding of the collection's CRDT
                            # state: equal on replicas that hold the same state
   segments @4 :SegmentStats;  # this node's index segments of the collection
+  conflicts @5 :List(CatalogConflict);  # creates of this name with other settings that lost to
+                                        # this one (the earliest create wins in every region)
+}
+
+# A create of a collection name that lost to a concurrent create with other settings: its data
+# was never mixed into the winner. Reported so that the region that made it can act.
+struct CatalogConflict {
+  region @0 :Text;           # where the losing create was made
+  createdMs @1 :UInt64;      # its wall-clock time, ms since the Unix epoch
+  incarnation @2 :UInt64;    # its identity in the catalog
+  config @3 :CollectionConfig;  # the settings it asked for
+  dropped @4 :Bool;          # it was dropped since
 }
 
 # The index segments of one collection on the answering node (docs/segments.md).
@@ -175,6 +187,8 @@ struct NodeStatus {
   peerAddress @8 :Text;      # peer (replication) address; empty when the node runs alone
   members @9 :List(MemberStatus);        # the other nodes this node knows
   replication @10 :List(PeerReplication);  # one per (collection, peer replica)
+  peerTls @11 :Bool;         # the peer port speaks mutual TLS (false: plaintext)
+  tlsRefused @12 :UInt64;    # inbound peer connections refused at the TLS handshake since start
 }
 
 # Another node of the cluster as this node sees it.
@@ -198,6 +212,8 @@ struct PeerReplication {
   fullStateTransfers @7 :UInt64;  # full-state transfers started to the peer
   fullStatesReceived @8 :UInt64;  # full-state transfers received from it
   reconnects @9 :UInt64;
+  quarantined @10 :Bool;          # our stream to it stopped: it rejects our deltas as invalid
+  quarantineReason @11 :Text;     # its error
 }
 
 # One master key of the node's key ring.

@@ -105,6 +105,18 @@ struct FullStateAck {
   unknown @5 :Bool;      # the receiver holds no such transfer: start again
 }
 
+# "I could not join your interval (afterSeq, throughSeq]." permanent: its content is invalid here
+# (resending it cannot help; after a few such rejects in a row the sender quarantines its stream
+# to this receiver); otherwise a transient failure (the sender retries with backoff).
+struct DeltaReject {
+  shard @0 :ShardRef;
+  origin @1 :UInt64;      # the rejecting replica
+  afterSeq @2 :UInt64;
+  throughSeq @3 :UInt64;
+  permanent @4 :Bool;
+  reason @5 :Text;        # the receiver's error, at most 512 bytes
+}
+
 # Every message of the transport-free state machine (replication/peer_message.h), for transports
 # that carry messages rather than calls (the simulator, logs, a future message bus).
 struct PeerMessage {
@@ -115,6 +127,7 @@ struct PeerMessage {
     exchange @3 :Exchange;
     chunk @4 :FullStateChunk;
     chunkAck @5 :FullStateAck;
+    reject @6 :DeltaReject;
   }
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's main job: installs what is missing, builds, and starts a local 3-region cluster
 # (deploy/local/cluster.sh: regions eu, us and ap, one node each, 30-80 ms one-way delay between
-# regions through the chaos proxy, every node encrypted at rest with its own key). Then it
+# regions through the chaos proxy, every node encrypted at rest with its own key and talking
+# mutual TLS to the others with certificates from a test CA). Then it
 # creates a collection in eu (the catalog replicates it), imports a real dataset from
 # ../shared/datasets when present (else a generated one) in eu, shows how long the other regions
 # took to have every point, searches in us and ap with recall@10, measures replication lag, shows

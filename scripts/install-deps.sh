@@ -14,6 +14,7 @@ packages=(
   nlohmann-json3-dev
   libasio-dev
   libhnswlib-dev libfaiss-dev
+  openssl iproute2 nftables
 )
 # Optional and not installed here: NVIDIA's CUDA toolkit (/usr/local/cuda) for the GPU search path
 # (CMake option MERIDIAN_CUDA, docs/gpu.md). Without it the build and tests use the CPU only.

@@ -65,6 +65,12 @@ TEST_F(AsyncClientTest, ConnectsAndReportsServerVersion) {
   EXPECT_EQ(status->node_id, "abcd");
   EXPECT_EQ(status->uptime_ms, 1234u);
   EXPECT_EQ(status->data_dir, "/fake");
+  EXPECT_TRUE(status->peer_tls);
+  EXPECT_EQ(status->tls_refused, 2u);
+  ASSERT_EQ(status->replication.size(), 2u);
+  EXPECT_FALSE(status->replication[0].quarantined);
+  EXPECT_TRUE(status->replication[1].quarantined);
+  EXPECT_EQ(status->replication[1].quarantine_reason, "remote delta: dimension 2, expected 3");
 }
 
 TEST_F(AsyncClientTest, UpsertGetRoundTripsIdsVectorsAndPayloads) {

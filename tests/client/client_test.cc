@@ -45,5 +45,26 @@ TEST(ClientTest, BlockingCallsAgainstFakeServer) {
   }  // the client disconnects, so the server thread ends
 }
 
+TEST(ClientTest, CollectionInfoCarriesLostConcurrentCreates) {
+  meridian::testing::FakeServerThread server;
+  {
+    auto client = Client::connect(server.address());
+    MERIDIAN_ASSERT_OK(client);
+    auto plain = (*client)->collection_info("c");
+    MERIDIAN_ASSERT_OK(plain);
+    EXPECT_TRUE(plain->conflicts.empty());
+    auto contested = (*client)->collection_info("contested");
+    MERIDIAN_ASSERT_OK(contested);
+    ASSERT_EQ(contested->conflicts.size(), 1u);
+    const CatalogConflict& lost = contested->conflicts[0];
+    EXPECT_EQ(lost.region, "us");
+    EXPECT_EQ(lost.created_ms, 1'764'921'601'123u);
+    EXPECT_EQ(lost.incarnation, 77u);
+    EXPECT_EQ(lost.config.dim, 16u);
+    EXPECT_EQ(lost.config.metric, Metric::kDot);
+    EXPECT_TRUE(lost.dropped);
+  }
+}
+
 }  // namespace
 }  // namespace meridian::client

@@ -44,6 +44,22 @@ class FakeApi final : public rpc::Api::Server {
     s.setCollections(1);
     s.setPoints(store_.size());
     s.setDataDir("/fake");
+    // A clustered node with mutual TLS, one of whose peers is quarantined.
+    s.setRegion("eu");
+    s.setPeerAddress("127.0.0.1:7701");
+    s.setPeerTls(true);
+    s.setTlsRefused(2);
+    auto peers = s.initReplication(2);
+    peers[0].setCollection("c");
+    peers[0].setNodeId("0123456789");
+    peers[0].setRegion("us");
+    peers[0].setConnected(true);
+    peers[1].setCollection("c");
+    peers[1].setNodeId("9876543210");
+    peers[1].setRegion("ap");
+    peers[1].setConnected(true);
+    peers[1].setQuarantined(true);
+    peers[1].setQuarantineReason("remote delta: dimension 2, expected 3");
     return kj::READY_NOW;
   }
 
@@ -68,9 +84,22 @@ class FakeApi final : public rpc::Api::Server {
 
   kj::Promise<void> collectionInfo(CollectionInfoContext context) override {
     check_collection(context.getParams().getName());
-    auto config = context.getResults().initInfo().initConfig();
+    auto info = context.getResults().initInfo();
+    auto config = info.initConfig();
     config.setName(context.getParams().getName());
     config.setDim(2);
+    if (context.getParams().getName() == "contested") {
+      // A create of the same name in region "us" with other settings lost to this one.
+      auto lost = info.initConflicts(1)[0];
+      lost.setRegion("us");
+      lost.setCreatedMs(1'764'921'601'123);  // 2025-12-05T08:00:01.123Z
+      lost.setIncarnation(77);
+      auto lost_config = lost.initConfig();
+      lost_config.setName("contested");
+      lost_config.setDim(16);
+      lost_config.setMetric(rpc::Metric::DOT);
+      lost.setDropped(true);
+    }
     return kj::READY_NOW;
   }
 

@@ -1,6 +1,8 @@
 // An in-memory stand-in for meridiand's client API, for client tests: a Gate and an Api
 // served over a real TCP connection on an ephemeral port, with canned errors that exercise
-// the client's status mapping (collection "missing" is NOT_FOUND, "dup" ALREADY_EXISTS).
+// the client's status mapping (collection "missing" is NOT_FOUND, "dup" ALREADY_EXISTS);
+// "contested" reports a lost concurrent create (a catalog conflict); the status is that of a
+// TLS cluster node with one quarantined peer.
 #pragma once
 
 #include <capnp/rpc-twoparty.h>

@@ -332,6 +332,28 @@ TEST(ClusterTest, CatalogReplicatesCreatesDropsAndResolvesConcurrentCreates) {
   ASSERT_TRUE(resolved) << "\"contested\" did not resolve to A's earlier create everywhere ("
                         << last << ")\n"
                         << cluster->logs_tail();
+  // Every node reports B's losing create (region, time, settings) in the collection's info.
+  bool reported = wait_until(
+      [&] {
+        for (size_t i : {kA, kB, kC}) {
+          auto info = with_client(cluster->node(i).client_address,
+                                  [](Client& c) { return c.collection_info("contested"); });
+          if (!info.ok() || info->conflicts.size() != 1) {
+            last = absl::StrCat(
+                cluster->node(i).name, ": ", info.status().ToString(),
+                info.ok() ? absl::StrCat(" ", info->conflicts.size(), " conflicts") : "");
+            return false;
+          }
+          const client::CatalogConflict& lost = info->conflicts[0];
+          EXPECT_EQ(lost.region, "b");
+          EXPECT_EQ(lost.config, b_settings);
+          EXPECT_GT(lost.created_ms, 0u);
+        }
+        return true;
+      },
+      kConverge);
+  ASSERT_TRUE(reported) << "the losing create was not reported everywhere (" << last << ")\n"
+                        << cluster->logs_tail();
   // The winner's points everywhere; none of the loser's.
   auto contested = wait_converged(*cluster, "contested", 10, kConverge);
   EXPECT_TRUE(contested.ok()) << contested.status() << "\n" << cluster->logs_tail();

@@ -57,6 +57,26 @@ TEST(DaemonConfigTest, ClusterSettings) {
                        absl::StatusCode::kInvalidArgument);
 }
 
+TEST(DaemonConfigTest, PeerTlsNeedsAllThreeFilesOrNone) {
+  meridian::testing::TempDir dir;
+  auto path = (dir.path() / "meridian.conf").string();
+  std::ofstream(path) << "peer-tls-cert = /certs/n.crt\npeer-tls-key = /certs/n.key\n";
+  auto all = parse_daemon_args({"--config", path, "--peer-tls-ca", "/certs/ca.crt"});
+  MERIDIAN_ASSERT_OK(all.status());
+  EXPECT_EQ(all->peer_tls_cert, "/certs/n.crt");
+  EXPECT_EQ(all->peer_tls_key, "/certs/n.key");
+  EXPECT_EQ(all->peer_tls_ca, "/certs/ca.crt");
+  auto none = parse_daemon_args({});
+  MERIDIAN_ASSERT_OK(none.status());
+  EXPECT_TRUE(none->peer_tls_cert.empty() && none->peer_tls_key.empty() &&
+              none->peer_tls_ca.empty());
+  auto two = parse_daemon_args({"--config", path});
+  MERIDIAN_EXPECT_CODE(two, absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(two.status().message()), ::testing::HasSubstr("all three"));
+  MERIDIAN_EXPECT_CODE(parse_daemon_args({"--peer-tls-ca", "/certs/ca.crt"}),
+                       absl::StatusCode::kInvalidArgument);
+}
+
 TEST(DaemonConfigTest, ErrorsAreClear) {
   MERIDIAN_EXPECT_CODE(parse_daemon_args({"--bogus", "1"}), absl::StatusCode::kInvalidArgument);
   MERIDIAN_EXPECT_CODE(parse_daemon_args({"--listen"}), absl::StatusCode::kInvalidArgument);

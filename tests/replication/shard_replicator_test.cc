@@ -288,5 +288,159 @@ TEST(ShardReplicatorTest, BadInputIsCountedAndDropped) {
   EXPECT_TRUE(f.env.take<DeltaAck>(2).empty());
 }
 
+// The kResend timers scheduled so far (delay, event), in order.
+std::vector<std::pair<int64_t, TimerEvent>> resend_timers(const RecordingEnv& env) {
+  std::vector<std::pair<int64_t, TimerEvent>> out;
+  for (const auto& t : env.timers) {
+    if (t.second.kind == TimerEvent::Kind::kResend) out.push_back(t);
+  }
+  return out;
+}
+
+TEST(ShardReplicatorTest, PermanentlyRejectedIntervalIsQuarantinedAndNotResent) {
+  ReplicatorOptions o;
+  std::vector<std::pair<crdt::ReplicaId, std::string>> told;
+  o.on_quarantine = [&](crdt::ReplicaId peer, const std::string& reason) {
+    told.emplace_back(peer, reason);
+  };
+  Fixture f(o);
+  f.establish(2);
+  f.write("a");
+  ASSERT_EQ(f.env.take<DeltaInterval>(2).size(), 1u);
+  const DeltaReject invalid{0, 1, true, "remote delta: dimension 2, expected 3"};
+  for (size_t round = 1; round <= 2; ++round) {
+    f.replicator->on_message(PeerMessage{f.shard, 2, invalid});
+    // Not resent at once: after a backoff pause, when its timer fires.
+    EXPECT_EQ(f.env.take<DeltaInterval>(2).size(), round);
+    auto timers = resend_timers(f.env);
+    ASSERT_EQ(timers.size(), round);
+    f.env.now += timers.back().first;
+    f.replicator->on_timer(timers.back().second);
+    EXPECT_EQ(f.env.take<DeltaInterval>(2).size(), round + 1);
+    EXPECT_FALSE(f.metrics.peers[2].quarantined);
+  }
+  // The third reject in a row: quarantined, told once, no resend scheduled.
+  f.replicator->on_message(PeerMessage{f.shard, 2, invalid});
+  EXPECT_TRUE(f.metrics.peers[2].quarantined);
+  EXPECT_EQ(f.metrics.peers[2].quarantine_reason, invalid.reason);
+  EXPECT_EQ(f.metrics.peers[2].rejects_received, 3u);
+  EXPECT_EQ(f.metrics.quarantines, 1u);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0], std::make_pair(crdt::ReplicaId{2}, invalid.reason));
+  EXPECT_EQ(resend_timers(f.env).size(), 2u);
+  // Nothing more goes to the peer: not on ticks past the ack timeout, not for new writes, not
+  // after a reconnect; anti-entropy exchanges still go (its stream to us is not affected).
+  const size_t sent = f.env.take<DeltaInterval>(2).size();
+  for (int i = 0; i < 5; ++i) {
+    f.env.now += 10'000;
+    f.write("b" + std::to_string(i));
+    f.replicator->on_timer(TimerEvent{TimerEvent::Kind::kTick, 0, 0});
+  }
+  f.replicator->on_disconnected(2);
+  f.establish(2);
+  f.replicator->on_message(PeerMessage{f.shard, 2, invalid});
+  EXPECT_EQ(f.env.take<DeltaInterval>(2).size(), sent);
+  EXPECT_FALSE(f.env.take<Exchange>(2).empty());
+  EXPECT_EQ(told.size(), 1u);
+  EXPECT_EQ(f.metrics.peers[2].lag_deltas, 6u);
+  // The peer joined past the interval some other way (e.g. it was repaired and restarted):
+  // the quarantine ends and the stream goes on from its acknowledgement.
+  f.ack(2, 1);
+  EXPECT_FALSE(f.metrics.peers[2].quarantined);
+  auto resumed = f.env.take<DeltaInterval>(2);
+  ASSERT_GT(resumed.size(), sent);
+  EXPECT_EQ(resumed.back().after_seq, 1u);
+}
+
+TEST(ShardReplicatorTest, TransientRejectsBackOffAndTheIntervalStillGoesThrough) {
+  Fixture f;
+  f.establish(2);
+  f.write("a");
+  ASSERT_EQ(f.env.take<DeltaInterval>(2).size(), 1u);
+  const DeltaReject busy{0, 1, false, "storage: environment busy"};
+  for (size_t round = 1; round <= 6; ++round) {
+    f.replicator->on_message(PeerMessage{f.shard, 2, busy});
+    auto timers = resend_timers(f.env);
+    ASSERT_EQ(timers.size(), round);
+    f.env.now += timers.back().first;
+    f.replicator->on_timer(timers.back().second);
+    EXPECT_EQ(f.env.take<DeltaInterval>(2).size(), round + 1);
+  }
+  EXPECT_FALSE(f.metrics.peers[2].quarantined);
+  EXPECT_EQ(f.metrics.quarantines, 0u);
+  // Exponential backoff (BackoffPolicy defaults: ceilings 100, 200, 400, ... ms; each delay in
+  // [ceiling / 2, ceiling]).
+  auto timers = resend_timers(f.env);
+  EXPECT_LE(timers[0].first, 100);
+  EXPECT_GE(timers[3].first, 400);
+  // Mixed with transient rejects, permanent ones must come in a row to quarantine.
+  const DeltaReject invalid{0, 1, true, "bad"};
+  for (const DeltaReject& r : {invalid, invalid, busy, invalid, invalid}) {
+    f.replicator->on_message(PeerMessage{f.shard, 2, r});
+  }
+  EXPECT_FALSE(f.metrics.peers[2].quarantined);
+  // The peer recovers and joins the interval: the stream goes on at once, without a pause.
+  f.ack(2, 1);
+  f.env.sent.clear();
+  f.write("b");
+  auto next = f.env.take<DeltaInterval>(2);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].after_seq, 1u);
+}
+
+// A store whose apply fails with a chosen status (a node that finds a delta invalid, or whose
+// storage is briefly unavailable).
+class FailingStore final : public ShardStore {
+ public:
+  const crdt::PointSet& state() const override { return inner.state(); }
+  crdt::DeltaLog& log() override { return inner.log(); }
+  absl::Status apply(crdt::ReplicaId peer, const crdt::PointSet& delta,
+                     std::optional<uint64_t> seq) override {
+    if (!failure.ok()) return failure;
+    return inner.apply(peer, delta, seq);
+  }
+  uint64_t joined_through(crdt::ReplicaId peer) const override {
+    return inner.joined_through(peer);
+  }
+  MemoryShardStore inner{5};
+  absl::Status failure;
+};
+
+TEST(ShardReplicatorTest, ReceiverRejectsWhatItCannotJoinSayingWhetherItIsPermanent) {
+  FailingStore store;
+  RecordingEnv env;
+  ReplicationMetrics metrics;
+  ReplicatorOptions o;
+  o.shard = {"c", 1};
+  ShardReplicator receiver(5, o, store, env, metrics);
+  receiver.start({2});
+  receiver.on_connected(2);
+  receiver.on_message(PeerMessage{o.shard, 2, Hello{"r", 0, {}, std::nullopt, false, 0}});
+  crdt::PointReplica sender(2);
+  const std::string delta = crdt::encode_point_set(
+      sender.upsert(std::string("p"), std::vector<float>(2, 1.0f), {}, {1, 0}));
+  auto deliver = [&] {
+    env.sent.clear();
+    receiver.on_message(PeerMessage{o.shard, 2, DeltaInterval{0, 1, delta}});
+  };
+  store.failure = absl::InvalidArgumentError("remote delta: dimension 2, expected 3");
+  deliver();
+  auto rejects = env.take<DeltaReject>(2);
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0], (DeltaReject{0, 1, true, "remote delta: dimension 2, expected 3"}));
+  EXPECT_TRUE(env.take<DeltaAck>(2).empty());
+  store.failure = absl::UnavailableError("storage busy");
+  deliver();
+  rejects = env.take<DeltaReject>(2);
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_FALSE(rejects[0].permanent);
+  EXPECT_EQ(metrics.rejects_sent, 2u);
+  store.failure = absl::OkStatus();
+  deliver();
+  EXPECT_TRUE(env.take<DeltaReject>(2).empty());
+  ASSERT_EQ(env.take<DeltaAck>(2).size(), 1u);
+  EXPECT_EQ(env.take<DeltaAck>(2)[0].through_seq, 1u);
+}
+
 }  // namespace
 }  // namespace meridian::replication

@@ -23,6 +23,7 @@ std::vector<PeerMessage> samples() {
       PeerMessage{shard, 3, Exchange{5, vv, true}},
       PeerMessage{shard, 3, FullStateChunk{77, 12, "a", "m", false, "ctx", "recs"}},
       PeerMessage{shard, 3, FullStateAck{77, "m", false, true}},
+      PeerMessage{shard, 3, DeltaReject{4, 9, true, "remote delta: dimension 3, expected 2"}},
   };
 }
 

@@ -203,6 +203,9 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::start(const std::fil
       node.args.push_back("--key-file");
       node.args.push_back(o.key_files[k].string());
     }
+    if (k < o.node_args.size()) {
+      node.args.insert(node.args.end(), o.node_args[k].begin(), o.node_args[k].end());
+    }
     for (const auto& other : cluster->nodes_) {
       if (other.spec.region == node.spec.region) continue;
       auto link = link_listen.find(absl::StrCat(node.spec.region, "-to-", other.spec.name));

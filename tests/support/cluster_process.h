@@ -28,6 +28,8 @@ struct LocalClusterOptions {
   std::vector<std::filesystem::path> key_files;
   // One-way delay the proxy adds between regions, "MIN:MAX" milliseconds.
   std::string proxy_delay_ms = "30:80";  // as deploy/local/cluster.sh
+  // Extra meridiand flags per node, in node order (e.g. --peer-tls-*); missing entries: none.
+  std::vector<std::vector<std::string>> node_args;
   std::chrono::milliseconds start_deadline = std::chrono::seconds(30);
 };
 

@@ -25,6 +25,11 @@ TempDir::~TempDir() {
   if (!path_.empty()) std::filesystem::remove_all(path_, ec);
 }
 
+std::filesystem::path source_path(const std::string& relative) {
+  const char* src = std::getenv("MERIDIAN_SOURCE_DIR");
+  return std::filesystem::path(src != nullptr ? src : MERIDIAN_DEFAULT_SOURCE_DIR) / relative;
+}
+
 std::optional<std::filesystem::path> dataset_dir(const std::string& name) {
   std::vector<std::filesystem::path> roots;
   if (const char* env = std::getenv("MERIDIAN_DATASETS")) roots.emplace_back(env);

@@ -50,6 +50,9 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// A file of this source tree (e.g. "deploy/local/make-certs.sh"); $MERIDIAN_SOURCE_DIR wins.
+std::filesystem::path source_path(const std::string& relative);
+
 // The shared dataset folder named `name` (e.g. "sift5k"), or nullopt when the datasets are not
 // beside this checkout (a fresh machine): tests that need one then skip.
 std::optional<std::filesystem::path> dataset_dir(const std::string& name);
