@@ -75,6 +75,10 @@ struct CollectionConfig {
                              # refineFactor * k candidates with float32 vectors, 1..1024
                              # (0 = default: 4 for ivfPq, 2 for sq8); other kinds: must be 0
   quantization @11 :Quantization;  # hnsw, ivfFlat: sealed segment vector storage (default none)
+  shardCount @12 :UInt32;  # shards the points are split into by a hash of their id, 1..256
+                           # (0 = default 1); see docs/sharding.md
+  replicationFactor @13 :UInt32;  # replicas of each shard in every region, 1..64; 0 = default:
+                                  # every node of the region holds every shard
 }
 
 struct CollectionInfo {
@@ -174,7 +178,16 @@ struct NodeStatus {
   region @7 :Text;           # the region this node serves
   peerAddress @8 :Text;      # peer (replication) address; empty when the node runs alone
   members @9 :List(MemberStatus);        # the other nodes this node knows
-  replication @10 :List(PeerReplication);  # one per (collection, peer replica)
+  replication @10 :List(PeerReplication);  # one per (collection shard, peer replica)
+  shards @11 :List(HostedShard);  # the collection shard replicas this node holds
+}
+
+# A shard replica a node holds (docs/sharding.md).
+struct HostedShard {
+  collection @0 :Text;
+  shard @1 :UInt32;
+  shardCount @2 :UInt32;     # the collection's shard count
+  points @3 :UInt64;         # live points in this replica
 }
 
 # Another node of the cluster as this node sees it.
@@ -198,6 +211,7 @@ struct PeerReplication {
   fullStateTransfers @7 :UInt64;  # full-state transfers started to the peer
   fullStatesReceived @8 :UInt64;  # full-state transfers received from it
   reconnects @9 :UInt64;
+  shard @10 :UInt32;         # which shard of the collection (0 for a one-shard collection)
 }
 
 # One master key of the node's key ring.
