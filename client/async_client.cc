@@ -206,7 +206,11 @@ kj::Promise<absl::StatusOr<NodeStatus>> AsyncClient::status() {
           out.replication.push_back({to_string(p.getCollection()), to_string(p.getNodeId()),
                                      to_string(p.getRegion()), p.getConnected(), p.getLagDeltas(),
                                      p.getLagMs(), p.getBytesSent(), p.getFullStateTransfers(),
-                                     p.getFullStatesReceived(), p.getReconnects()});
+                                     p.getFullStatesReceived(), p.getReconnects(), p.getShard()});
+        }
+        for (auto h : s.getShards()) {
+          out.shards.push_back(
+              {to_string(h.getCollection()), h.getShard(), h.getShardCount(), h.getPoints()});
         }
         return out;
       });

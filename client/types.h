@@ -73,8 +73,17 @@ struct NodeStatus {
     uint64_t full_state_transfers = 0;
     uint64_t full_states_received = 0;
     uint64_t reconnects = 0;
+    uint32_t shard = 0;
   };
   std::vector<PeerReplication> replication;
+  // The collection shard replicas the node holds.
+  struct HostedShard {
+    std::string collection;
+    uint32_t shard = 0;
+    uint32_t shard_count = 1;
+    uint64_t points = 0;
+  };
+  std::vector<HostedShard> shards;
 };
 
 // When a write is acknowledged: after the local commit (default), after a quorum of the

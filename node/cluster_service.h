@@ -1,7 +1,9 @@
 // A node's place in the cluster: the peer port (replication::ReplicationEndpoint), gossip of
 // membership and the collection catalog with the seeds and every known member, and one
-// replicated shard replica (ShardHost over a CollectionShardStore) per local collection, whose
-// peers are the replicas of the same collection on every other node, in every region.
+// replicated shard replica (ShardHost over a CollectionShardStore) per local collection shard
+// replica, whose peers are the replicas of the same shard of the collection on every other node,
+// in every region. Methods taking a `collection` name a local shard replica (its local name, see
+// shard_replica_name(); the collection's own name for shard 0).
 //
 // Everything runs on the KJ event loop of `timer` (the loop that also serves the client API), so
 // Node calls from here never race the API. Not thread-safe.
@@ -63,6 +65,7 @@ struct WriteConfirmation {
 
 struct PeerReplicationStatus {
   std::string collection;
+  uint32_t shard = 0;
   uint64_t replica_id = 0;
   std::string node_id;
   std::string region;
