@@ -256,6 +256,35 @@ kj::Promise<absl::StatusOr<CollectionInfo>> AsyncClient::collection_info(const s
       });
 }
 
+kj::Promise<absl::StatusOr<ShardMap>> AsyncClient::shard_map(const std::string& collection) {
+  return call<rpc::Api::ShardMapResults>(
+      [&] {
+        auto request = api_.shardMapRequest();
+        request.setCollection(text_of(collection));
+        return request.send();
+      },
+      [](capnp::Response<rpc::Api::ShardMapResults>& r) -> absl::StatusOr<ShardMap> {
+        rpc::ShardMap::Reader m = r.getMap();
+        ShardMap out;
+        out.collection = to_string(m.getCollection());
+        out.shard_count = m.getShardCount();
+        out.hash_version = m.getHashVersion();
+        out.replication_factor = m.getReplicationFactor();
+        if (m.getShards().size() != out.shard_count) {
+          return absl::InternalError("shard map lists another number of shards than it has");
+        }
+        for (auto shard : m.getShards()) {
+          std::vector<ShardMap::Holder> holders;
+          for (auto h : shard.getHolders()) {
+            holders.push_back({to_string(h.getNodeId()), to_string(h.getRegion()),
+                               to_string(h.getClientAddress())});
+          }
+          out.holders.push_back(std::move(holders));
+        }
+        return out;
+      });
+}
+
 kj::Promise<absl::Status> AsyncClient::drop_collection(const std::string& name) {
   return call<rpc::Api::DropCollectionResults>(
       [&] {

@@ -48,6 +48,21 @@ struct CollectionInfo {
   SegmentStats segments = {};
 };
 
+// A collection's shard map (ShardMap in schema/api.capnp): which nodes hold each shard. A client
+// may send a shard's part of a write straight to one of its holders: the part of a batch for
+// shard shard_of(id, shard_count) (schema/shard_hash.h) when hash_version == kShardHashVersion.
+struct ShardMap {
+  std::string collection;
+  uint32_t shard_count = 1;
+  uint32_t hash_version = 0;
+  uint32_t replication_factor = 0;
+  struct Holder {
+    std::string node_id, region;
+    std::string client_address;  // empty: the node that answered
+  };
+  std::vector<std::vector<Holder>> holders;  // by shard
+};
+
 struct NodeStatus {
   std::string version;
   std::string node_id;

@@ -11,6 +11,7 @@
 #include "node/request_validation.h"
 #include "schema/convert.h"
 #include "schema/rpc_status.h"
+#include "schema/shard_hash.h"
 
 namespace meridian::node {
 namespace {
@@ -455,6 +456,35 @@ kj::Promise<void> ApiServer::deletePayloadKeys(DeletePayloadKeysContext context)
     auto outcome =
         value_or_throw(router_.delete_payload_keys(text_of(params.getCollection()), ids, keys));
     fill_write_result(outcome, context.getResults().initResult());
+  });
+}
+
+kj::Promise<void> ApiServer::shardMap(ShardMapContext context) {
+  return handle([&] {
+    const std::string collection = text_of(context.getParams().getCollection());
+    ok_or_throw(validate_collection_name(collection));
+    const CollectionConfig config = value_or_throw(node_.collection_config(collection));
+    auto out = context.getResults().initMap();
+    out.setCollection(collection);
+    out.setShardCount(config.shard_count);
+    out.setHashVersion(kShardHashVersion);
+    out.setReplicationFactor(config.replication_factor);
+    auto shards = out.initShards(config.shard_count);
+    for (uint32_t s = 0; s < config.shard_count; ++s) {
+      std::vector<ShardHolder> holders;
+      if (info_.cluster != nullptr) {
+        holders = info_.cluster->shard_holders(collection, s);
+      } else if (node_.replica_id(shard_replica_name(collection, s)).ok()) {
+        holders.push_back({node_.node_id(), node_.options().region, ""});
+      }
+      shards[s].setShard(s);
+      auto list = shards[s].initHolders(static_cast<unsigned>(holders.size()));
+      for (size_t i = 0; i < holders.size(); ++i) {
+        list[i].setNodeId(holders[i].node_id);
+        list[i].setRegion(holders[i].region);
+        list[i].setClientAddress(holders[i].client_address);
+      }
+    }
   });
 }
 

@@ -48,6 +48,7 @@ class ApiServer final : public rpc::Api::Server {
   kj::Promise<void> setPayload(SetPayloadContext context) override;
   kj::Promise<void> overwritePayload(OverwritePayloadContext context) override;
   kj::Promise<void> deletePayloadKeys(DeletePayloadKeysContext context) override;
+  kj::Promise<void> shardMap(ShardMapContext context) override;
 
  private:
   // Resolves once `collection`'s replica includes every write `token` names (at once when the

@@ -325,6 +325,23 @@ WriteConfirmation ClusterService::confirmation(const std::string& collection, ui
   return out;
 }
 
+std::vector<ShardHolder> ClusterService::shard_holders(const std::string& collection,
+                                                       uint32_t shard) const {
+  std::vector<ShardHolder> out;
+  if (shards_.contains(shard_replica_name(collection, shard))) {
+    out.push_back({node_.node_id(), options_.region, options_.client_address});
+  }
+  for (const auto& m : membership_.members()) {
+    for (const auto& r : m.replicas) {
+      if (r.collection == collection && r.shard == shard && r.replica_id != 0) {
+        out.push_back({m.node_id, m.region, m.client_address});
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 std::set<std::string> ClusterService::peer_regions(const std::string& collection) const {
   std::set<std::string> out;
   auto it = shards_.find(collection);

@@ -79,6 +79,14 @@ struct PeerReplicationStatus {
   uint64_t reconnects = 0;
 };
 
+// A node holding a replica of a collection shard.
+struct ShardHolder {
+  std::string node_id;
+  std::string region;
+  std::string client_address;
+  friend bool operator==(const ShardHolder&, const ShardHolder&) = default;
+};
+
 struct MemberStatus {
   MemberInfo info;
   bool up = false;
@@ -117,6 +125,9 @@ class ClusterService : private kj::TaskSet::ErrorHandler {
   // replica in every other region did. seq 0 (a write that changed nothing) is confirmed.
   WriteConfirmation confirmation(const std::string& collection, uint64_t seq,
                                  WriteConcern concern) const;
+  // The nodes holding a replica of shard `shard` of the collection named `collection` (not a
+  // local name): this node first when it does, then every member advertising one, by node id.
+  std::vector<ShardHolder> shard_holders(const std::string& collection, uint32_t shard) const;
   // Regions that have at least one replica of `collection` (other than ours).
   std::set<std::string> peer_regions(const std::string& collection) const;
 

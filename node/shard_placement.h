@@ -1,7 +1,7 @@
-// Where a point and a shard live: the stable point-id hash that picks a point's shard, and the
-// rendezvous (highest-random-weight) placement of a shard on the nodes of one region. Pure
-// functions of their arguments, identical on every node, platform and version (docs/sharding.md
-// fixes the hash), so every node computes the same shard map from the same membership.
+// Where a shard lives: the rendezvous (highest-random-weight) placement of a shard on the nodes
+// of one region. Pure functions of their arguments, identical on every node, platform and version
+// (docs/sharding.md fixes the hash), so every node computes the same owners from the same
+// membership. The point hash itself is schema/shard_hash.h (the client needs it too).
 #pragma once
 
 #include <cstdint>
@@ -10,21 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "schema/shard_hash.h"  // shard_of, stable_hash
 #include "schema/types.h"
 
 namespace meridian::node {
-
-// The version of shard_of() and placement_score(); sent with the shard map so a client that
-// routes writes itself can refuse a map it cannot compute.
-inline constexpr uint32_t kShardHashVersion = 1;
-
-// The stable 64-bit hash behind shard_of (version 1): FNV-1a 64 over `bytes`, then the
-// SplitMix64 finaliser (FNV's low bits are weak; `% shard_count` reads them).
-uint64_t stable_hash(std::string_view bytes);
-
-// The shard of `id` in a collection of `shard_count` shards (REQUIRES shard_count >= 1):
-// stable_hash(kind byte (0 number, 1 UUID) | u64 big-endian, or the 16 UUID bytes) % shard_count.
-uint32_t shard_of(const PointId& id, uint32_t shard_count);
 
 // The rendezvous weight of `node_id` for shard `shard` of `collection`: stable_hash of
 // node_id | 0x00 | collection | 0x00 | shard u32 big-endian.

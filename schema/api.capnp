@@ -182,6 +182,29 @@ struct NodeStatus {
   shards @11 :List(HostedShard);  # the collection shard replicas this node holds
 }
 
+# The shards of a collection and where each is held (docs/sharding.md), for a client that sends
+# requests straight to a shard's holders.
+struct ShardMap {
+  collection @0 :Text;
+  shardCount @1 :UInt32;
+  hashVersion @2 :UInt32;    # the point hash (docs/sharding.md); 1 today
+  replicationFactor @3 :UInt32;
+  shards @4 :List(ShardHolders);  # in shard order
+}
+
+struct ShardHolders {
+  shard @0 :UInt32;
+  holders @1 :List(ShardHolder);  # the answering node first when it holds the shard
+}
+
+# A node holding a replica of a shard. An empty clientAddress is the node that answered (a node
+# running alone does not know the address its clients use).
+struct ShardHolder {
+  nodeId @0 :Text;
+  region @1 :Text;
+  clientAddress @2 :Text;
+}
+
 # A shard replica a node holds (docs/sharding.md).
 struct HostedShard {
   collection @0 :Text;
@@ -291,6 +314,10 @@ interface Api {
   # Removes the named top-level fields (absent ones are ignored).
   deletePayloadKeys @14 (collection :Text, ids :List(PointId), keys :List(Text))
       -> (result :WriteResult);
+
+  # The collection's shard map: its shard count, the point hash's version and, per shard, the
+  # nodes (in every region) this node knows to hold a replica of it.
+  shardMap @15 (collection :Text) -> (map :ShardMap);
 }
 
 # The bootstrap capability. `open` hands out the API; a later `login` will hand out an API

@@ -1,13 +1,14 @@
 // A sharded collection in a cluster of real processes (tests/support/cluster_process.h): two
 // regions, two meridiand nodes in the first and one in the second. Writes through any node reach
 // every shard replica on every node (shard replicas replicate as collections did), reads and
-// searches through any node see the whole collection, and a sharded write's causal token gives
-// read-your-writes in the other region.
+// searches through any node see the whole collection, a sharded write's causal token gives
+// read-your-writes in the other region, and a client can route by the shard map.
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
+#include "schema/shard_hash.h"
 #include "tests/support/cluster_process.h"
 #include "tests/support/test_support.h"
 
@@ -126,6 +127,46 @@ TEST(ShardingClusterTest, ShardedWritesThroughAnyNodeAreReadEverywhere) {
     EXPECT_EQ(seen.size(), 200u) << cluster.node(i).name;
   }
 
+  // The shard map names every node as a holder of every shard (today every node holds them
+  // all), with the addresses a client can use to go straight to a shard's holders.
+  auto map =
+      with_client(cluster.node(0).client_address, [](Client& c) { return c.shard_map("docs"); });
+  ASSERT_TRUE(map.ok()) << map.status();
+  EXPECT_EQ(map->shard_count, kShards);
+  EXPECT_EQ(map->hash_version, kShardHashVersion);
+  ASSERT_EQ(map->holders.size(), kShards);
+  std::set<std::string> all_addresses;
+  for (size_t i = 0; i < cluster.size(); ++i) all_addresses.insert(cluster.node(i).client_address);
+  for (const auto& holders : map->holders) {
+    std::set<std::string> addresses;
+    for (const auto& h : holders) addresses.insert(h.client_address);
+    EXPECT_EQ(addresses, all_addresses);
+    ASSERT_FALSE(holders.empty());
+    EXPECT_EQ(holders[0].client_address, cluster.node(0).client_address);  // the answering node
+  }
+  // A client sends each shard's part of a batch straight to a holder in region b.
+  auto batch = make_points(1000, 40);
+  std::map<std::string, std::vector<PointData>> by_holder;
+  for (auto& p : batch) {
+    for (const auto& h : map->holders[shard_of(p.id, map->shard_count)]) {
+      if (h.region != "b") continue;
+      by_holder[h.client_address].push_back(std::move(p));
+      break;
+    }
+  }
+  uint32_t sent = 0;
+  for (const auto& [address, part] : by_holder) {
+    auto written = with_client(address, [&](Client& c) { return c.upsert("docs", part); });
+    ASSERT_TRUE(written.ok()) << written.status();
+    sent += written->applied;
+  }
+  EXPECT_EQ(sent, 40u);
+  MERIDIAN_EXPECT_CODE(
+      with_client(cluster.node(0).client_address, [](Client& c) { return c.shard_map("nope"); }),
+      absl::StatusCode::kNotFound);
+  converged = wait_converged(cluster, "docs", 240, kConverge);
+  ASSERT_TRUE(converged.ok()) << converged.status();
+
   // A sharded write with an all-regions concern is confirmed once every shard part is.
   auto confirmed = with_client(cluster.node(b).client_address, [&](Client& c) {
     return c.remove("docs", std::vector<PointId>{PointId::number(3), PointId::number(150)},
@@ -137,7 +178,7 @@ TEST(ShardingClusterTest, ShardedWritesThroughAnyNodeAreReadEverywhere) {
   auto after = with_client(cluster.node(0).client_address,
                            [&](Client& c) { return c.count("docs", confirmed->causal_token); });
   ASSERT_TRUE(after.ok()) << after.status();
-  EXPECT_EQ(*after, 198u);
+  EXPECT_EQ(*after, 238u);
 }
 
 }  // namespace
