@@ -102,6 +102,12 @@ absl::Status run_collection_info(client::Client& client, const CollectionInfoArg
         << (config.refine_factor == 0 ? " (default)" : "");
   }
   if (config.index_kind != IndexKind::kFlat) out << ")";
+  out << '\n' << "shards:  " << config.shard_count << ", replication factor ";
+  if (config.replication_factor == 0) {
+    out << "every node of a region";
+  } else {
+    out << config.replication_factor << " per region";
+  }
   out << '\n'
       << "points:  " << info->point_count << '\n'
       << "bytes:   " << info->stored_bytes << '\n'

@@ -156,6 +156,10 @@ absl::StatusOr<Command> build_collection_create(const ParsedArgs& args) {
         "--seal-points and --rebuild-deleted-percent apply to --index hnsw, ivf_flat and ivf_pq "
         "only");
   }
+  MERIDIAN_RETURN_IF_ERROR(
+      read_option<uint32_t>(args, "--shards", 1, kMaxShardCount, out.config.shard_count));
+  MERIDIAN_RETURN_IF_ERROR(read_option<uint32_t>(
+      args, "--replication-factor", 1, kMaxReplicationFactor, out.config.replication_factor));
   return out;
 }
 
@@ -264,7 +268,8 @@ const std::vector<CommandSpec>& command_specs() {
       {"collection create",
        "NAME --dim D --metric l2|cosine|dot [--index flat|hnsw|ivf_flat|ivf_pq] [--m 16] "
        "[--ef-construction 200] [--nlist N] [--pq-m M] [--refine-factor R] "
-       "[--quantization none|sq8] [--seal-points 20000] [--rebuild-deleted-percent 20]",
+       "[--quantization none|sq8] [--seal-points 20000] [--rebuild-deleted-percent 20] "
+       "[--shards 1] [--replication-factor R]",
        "create a collection (--m, --ef-construction: hnsw graph, defaults 16 and 200; --nlist: "
        "ivf_flat and ivf_pq lists per sealed segment, 1..65536, default chosen per segment; "
        "--pq-m: ivf_pq code bytes per vector, 1..min(dim, 4096), default dim/4 rounded down to a "
@@ -274,11 +279,14 @@ const std::vector<CommandSpec>& command_specs() {
        "--seal-points: "
        "size at which new points are sealed into the index, searched exactly until then, "
        "100..10000000; --rebuild-deleted-percent: a sealed segment is rebuilt once more than "
-       "this share of it is deleted, 1..100)",
+       "this share of it is deleted, 1..100; --shards: shards the points are split into by a "
+       "hash of their id, 1..256, default 1; --replication-factor: nodes of each region holding "
+       "each shard, 1..64, default every node)",
        1,
        1,
        {"--dim", "--metric", "--index", "--m", "--ef-construction", "--nlist", "--pq-m",
-        "--refine-factor", "--quantization", "--seal-points", "--rebuild-deleted-percent"},
+        "--refine-factor", "--quantization", "--seal-points", "--rebuild-deleted-percent",
+        "--shards", "--replication-factor"},
        build_collection_create},
       {"collection list",
        "",

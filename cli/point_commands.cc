@@ -76,13 +76,20 @@ absl::Status run_status(client::Client& client, std::ostream& out) {
         << m.client_address << "  peer " << m.peer_address << "  " << (m.up ? "up" : "DOWN")
         << '\n';
   }
+  out << "shards:      " << status->shards.size() << " shard replicas held here\n";
+  for (const auto& h : status->shards) {
+    out << "  " << h.collection << " shard " << h.shard << "/" << h.shard_count << "  " << h.points
+        << " points\n";
+  }
   size_t quarantined = 0;
   for (const auto& p : status->replication) quarantined += p.quarantined ? 1 : 0;
   out << "replication: " << status->replication.size() << " peer replicas";
   if (quarantined > 0) out << ", " << quarantined << " QUARANTINED";
   out << '\n';
   for (const auto& p : status->replication) {
-    out << "  " << p.collection << " -> " << p.node_id.substr(0, 8) << " (" << p.region << ")  "
+    out << "  " << p.collection;
+    if (p.shard != 0) out << " shard " << p.shard;
+    out << " -> " << p.node_id.substr(0, 8) << " (" << p.region << ")  "
         << (p.connected ? "connected" : "DISCONNECTED") << "  lag " << p.lag_deltas << " deltas / "
         << p.lag_ms << " ms  sent " << p.bytes_sent << " B  full-state " << p.full_state_transfers
         << " out / " << p.full_states_received << " in  reconnects " << p.reconnects << '\n';

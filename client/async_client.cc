@@ -216,11 +216,15 @@ kj::Promise<absl::StatusOr<NodeStatus>> AsyncClient::status() {
                                  m.getUp()});
         }
         for (auto p : s.getReplication()) {
-          out.replication.push_back({to_string(p.getCollection()), to_string(p.getNodeId()),
-                                     to_string(p.getRegion()), p.getConnected(), p.getLagDeltas(),
-                                     p.getLagMs(), p.getBytesSent(), p.getFullStateTransfers(),
-                                     p.getFullStatesReceived(), p.getReconnects(),
-                                     p.getQuarantined(), to_string(p.getQuarantineReason())});
+          out.replication.push_back(
+              {to_string(p.getCollection()), to_string(p.getNodeId()), to_string(p.getRegion()),
+               p.getConnected(), p.getLagDeltas(), p.getLagMs(), p.getBytesSent(),
+               p.getFullStateTransfers(), p.getFullStatesReceived(), p.getReconnects(),
+               p.getQuarantined(), to_string(p.getQuarantineReason()), p.getShard()});
+        }
+        for (auto h : s.getShards()) {
+          out.shards.push_back(
+              {to_string(h.getCollection()), h.getShard(), h.getShardCount(), h.getPoints()});
         }
         return out;
       });
@@ -263,6 +267,35 @@ kj::Promise<absl::StatusOr<CollectionInfo>> AsyncClient::collection_info(const s
       },
       [](capnp::Response<rpc::Api::CollectionInfoResults>& r) {
         return info_from_reply(r.getInfo());
+      });
+}
+
+kj::Promise<absl::StatusOr<ShardMap>> AsyncClient::shard_map(const std::string& collection) {
+  return call<rpc::Api::ShardMapResults>(
+      [&] {
+        auto request = api_.shardMapRequest();
+        request.setCollection(text_of(collection));
+        return request.send();
+      },
+      [](capnp::Response<rpc::Api::ShardMapResults>& r) -> absl::StatusOr<ShardMap> {
+        rpc::ShardMap::Reader m = r.getMap();
+        ShardMap out;
+        out.collection = to_string(m.getCollection());
+        out.shard_count = m.getShardCount();
+        out.hash_version = m.getHashVersion();
+        out.replication_factor = m.getReplicationFactor();
+        if (m.getShards().size() != out.shard_count) {
+          return absl::InternalError("shard map lists another number of shards than it has");
+        }
+        for (auto shard : m.getShards()) {
+          std::vector<ShardMap::Holder> holders;
+          for (auto h : shard.getHolders()) {
+            holders.push_back({to_string(h.getNodeId()), to_string(h.getRegion()),
+                               to_string(h.getClientAddress())});
+          }
+          out.holders.push_back(std::move(holders));
+        }
+        return out;
       });
 }
 

@@ -61,6 +61,7 @@ class AsyncClient {
   kj::Promise<absl::StatusOr<std::vector<CollectionInfo>>> list_collections();
   kj::Promise<absl::StatusOr<CollectionInfo>> collection_info(const std::string& name);
   kj::Promise<absl::Status> drop_collection(const std::string& name);
+  kj::Promise<absl::StatusOr<ShardMap>> shard_map(const std::string& collection);
 
   // Inserts or replaces up to kMaxBatchPoints points in one atomic, durable batch.
   kj::Promise<absl::StatusOr<WriteResult>> upsert(const std::string& collection,

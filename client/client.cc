@@ -39,6 +39,10 @@ absl::StatusOr<std::vector<CollectionInfo>> Client::list_collections() {
   return wait(async_->list_collections());
 }
 
+absl::StatusOr<ShardMap> Client::shard_map(const std::string& collection) {
+  return wait(async_->shard_map(collection));
+}
+
 absl::StatusOr<CollectionInfo> Client::collection_info(const std::string& name) {
   return wait(async_->collection_info(name));
 }

@@ -45,6 +45,8 @@ class Client {
   absl::StatusOr<std::vector<CollectionInfo>> list_collections();
   absl::StatusOr<CollectionInfo> collection_info(const std::string& name);
   absl::Status drop_collection(const std::string& name);
+  // Which nodes hold each shard of the collection (see ShardMap).
+  absl::StatusOr<ShardMap> shard_map(const std::string& collection);
 
   // Inserts or replaces up to kMaxBatchPoints points in one atomic, durable batch.
   absl::StatusOr<WriteResult> upsert(const std::string& collection,

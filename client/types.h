@@ -59,6 +59,21 @@ struct CollectionInfo {
   std::vector<CatalogConflict> conflicts;  // empty: no concurrent create with other settings
 };
 
+// A collection's shard map (ShardMap in schema/api.capnp): which nodes hold each shard. A client
+// may send a shard's part of a write straight to one of its holders: the part of a batch for
+// shard shard_of(id, shard_count) (schema/shard_hash.h) when hash_version == kShardHashVersion.
+struct ShardMap {
+  std::string collection;
+  uint32_t shard_count = 1;
+  uint32_t hash_version = 0;
+  uint32_t replication_factor = 0;
+  struct Holder {
+    std::string node_id, region;
+    std::string client_address;  // empty: the node that answered
+  };
+  std::vector<std::vector<Holder>> holders;  // by shard
+};
+
 struct NodeStatus {
   std::string version;
   std::string node_id;
@@ -88,8 +103,17 @@ struct NodeStatus {
     uint64_t reconnects = 0;
     bool quarantined = false;  // our stream to it stopped: it rejects our deltas as invalid
     std::string quarantine_reason;
+    uint32_t shard = 0;
   };
   std::vector<PeerReplication> replication;
+  // The collection shard replicas the node holds.
+  struct HostedShard {
+    std::string collection;
+    uint32_t shard = 0;
+    uint32_t shard_count = 1;
+    uint64_t points = 0;
+  };
+  std::vector<HostedShard> shards;
 };
 
 // When a write is acknowledged: after the local commit (default), after a quorum of the

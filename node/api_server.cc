@@ -4,11 +4,14 @@
 
 #include <capnp/message.h>
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "node/request_validation.h"
 #include "schema/convert.h"
 #include "schema/rpc_status.h"
+#include "schema/shard_hash.h"
 
 namespace meridian::node {
 namespace {
@@ -29,7 +32,7 @@ std::string bytes_of(capnp::Data::Reader d) {
   return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
 }
 
-void fill_write_result(const WriteOutcome& outcome, rpc::WriteResult::Builder out) {
+void fill_write_result(const RoutedWrite& outcome, rpc::WriteResult::Builder out) {
   out.setApplied(outcome.applied);
   out.setCausalToken(
       capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(outcome.causal_token.data()),
@@ -151,6 +154,7 @@ void fill_cluster_status(const ClusterStatus& cluster, rpc::NodeStatus::Builder 
     peers[i].setReconnects(p.reconnects);
     peers[i].setQuarantined(p.quarantined);
     peers[i].setQuarantineReason(p.quarantine_reason);
+    peers[i].setShard(p.shard);
   }
 }
 
@@ -170,20 +174,30 @@ kj::Promise<void> ApiServer::status(StatusContext context) {
     out.setDataDir(info_.data_dir);
     out.setIntegrityFailures(stats.integrity_failures);
     if (info_.cluster != nullptr) fill_cluster_status(info_.cluster->status(), out);
+    auto locals = value_or_throw(node_.list_collections());
+    auto shards = out.initShards(static_cast<unsigned>(locals.size()));
+    for (size_t i = 0; i < locals.size(); ++i) {
+      auto parsed = value_or_throw(parse_shard_replica_name(locals[i].stored.config.name));
+      shards[i].setCollection(parsed.collection);
+      shards[i].setShard(parsed.shard);
+      shards[i].setShardCount(locals[i].stored.config.shard_count);
+      shards[i].setPoints(locals[i].point_count);
+    }
   });
 }
 
 kj::Promise<void> ApiServer::createCollection(CreateCollectionContext context) {
   return handle([&] {
     auto config = value_or_throw(collection_config_from_rpc(context.getParams().getConfig()));
-    auto info = value_or_throw(node_.create_collection(config));
-    fill_collection_info(info, context.getResults().initInfo());
+    value_or_throw(node_.create_collection(config));
+    fill_collection_info(value_or_throw(router_.collection_info(config.name)),
+                         context.getResults().initInfo());
   });
 }
 
 kj::Promise<void> ApiServer::listCollections(ListCollectionsContext context) {
   return handle([&] {
-    auto infos = value_or_throw(node_.list_collections());
+    auto infos = value_or_throw(router_.list_collections());
     auto out = context.getResults().initCollections(static_cast<unsigned>(infos.size()));
     for (size_t i = 0; i < infos.size(); ++i) {
       fill_collection_info(infos[i], out[i]);
@@ -194,7 +208,7 @@ kj::Promise<void> ApiServer::listCollections(ListCollectionsContext context) {
 
 kj::Promise<void> ApiServer::collectionInfo(CollectionInfoContext context) {
   return handle([&] {
-    auto info = value_or_throw(node_.collection_info(text_of(context.getParams().getName())));
+    auto info = value_or_throw(router_.collection_info(text_of(context.getParams().getName())));
     fill_collection_info(info, context.getResults().initInfo());
     fill_catalog_conflicts(node_.catalog_conflicts(info.stored.config.name),
                            context.getResults().getInfo());
@@ -207,8 +221,7 @@ kj::Promise<void> ApiServer::dropCollection(DropCollectionContext context) {
 }
 
 kj::Promise<void> ApiServer::upsert(UpsertContext context) {
-  std::string collection;
-  WriteOutcome outcome;
+  RoutedWrite outcome;
   auto committed = handle([&] {
     auto params = context.getParams();
     auto points = params.getPoints();
@@ -222,36 +235,30 @@ kj::Promise<void> ApiServer::upsert(UpsertContext context) {
       record.payload_json = text_of(p.getPayload());
       records.push_back(std::move(record));
     }
-    collection = text_of(params.getCollection());
-    outcome = value_or_throw(node_.upsert(collection, std::move(records)));
+    outcome = value_or_throw(router_.upsert(text_of(params.getCollection()), std::move(records)));
     fill_write_result(outcome, context.getResults().initResult());
   });
-  return committed.then(
-      [this, context, collection = kj::mv(collection), outcome = kj::mv(outcome)]() mutable {
-        return answer_write(context, collection, outcome);
-      });
+  return committed.then([this, context, outcome = kj::mv(outcome)]() mutable {
+    return answer_write(context, outcome);
+  });
 }
 
 kj::Promise<void> ApiServer::delete_(DeleteContext context) {
-  std::string collection;
-  WriteOutcome outcome;
+  RoutedWrite outcome;
   auto committed = handle([&] {
     auto params = context.getParams();
     ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
     auto ids = read_ids(params.getIds());
-    collection = text_of(params.getCollection());
-    outcome = value_or_throw(node_.remove(collection, ids));
+    outcome = value_or_throw(router_.remove(text_of(params.getCollection()), ids));
     fill_write_result(outcome, context.getResults().initResult());
   });
-  return committed.then(
-      [this, context, collection = kj::mv(collection), outcome = kj::mv(outcome)]() mutable {
-        return answer_write(context, collection, outcome);
-      });
+  return committed.then([this, context, outcome = kj::mv(outcome)]() mutable {
+    return answer_write(context, outcome);
+  });
 }
 
 template <typename Context>
-kj::Promise<void> ApiServer::answer_write(Context context, const std::string& collection,
-                                          const WriteOutcome& outcome) {
+kj::Promise<void> ApiServer::answer_write(Context context, const RoutedWrite& outcome) {
   auto params = context.getParams();
   WriteConcern concern = WriteConcern::kLocal;
   switch (params.getWriteConcern()) {
@@ -277,7 +284,7 @@ kj::Promise<void> ApiServer::answer_write(Context context, const std::string& co
     return kj::READY_NOW;
   }
   const kj::TimePoint start = info_.timer->now();
-  return confirm_write(collection, outcome.log_seq, concern, start + timeout_ms * kj::MILLISECONDS)
+  return confirm_write(outcome.commits, concern, start + timeout_ms * kj::MILLISECONDS)
       .then([this, context, start](WriteConfirmation confirmation) mutable {
         auto out = context.getResults().getResult().initReplication();
         out.setConfirmed(confirmation.confirmed);
@@ -289,14 +296,21 @@ kj::Promise<void> ApiServer::answer_write(Context context, const std::string& co
       });
 }
 
-kj::Promise<WriteConfirmation> ApiServer::confirm_write(std::string collection, uint64_t seq,
+kj::Promise<WriteConfirmation> ApiServer::confirm_write(std::vector<ShardCommit> commits,
                                                         WriteConcern concern,
                                                         kj::TimePoint deadline) {
-  WriteConfirmation now = info_.cluster->confirmation(collection, seq, concern);
+  WriteConfirmation now{true, {}};
+  std::set<std::string> missing;
+  for (const auto& commit : commits) {
+    WriteConfirmation shard = info_.cluster->confirmation(commit.replica, commit.log_seq, concern);
+    now.confirmed = now.confirmed && shard.confirmed;
+    missing.insert(shard.missing_regions.begin(), shard.missing_regions.end());
+  }
+  now.missing_regions.assign(missing.begin(), missing.end());
   if (now.confirmed || info_.timer->now() >= deadline) return now;
   return info_.timer->afterDelay(kWritePollInterval)
-      .then([this, collection = kj::mv(collection), seq, concern, deadline]() mutable {
-        return confirm_write(kj::mv(collection), seq, concern, deadline);
+      .then([this, commits = kj::mv(commits), concern, deadline]() mutable {
+        return confirm_write(kj::mv(commits), concern, deadline);
       });
 }
 
@@ -312,7 +326,7 @@ kj::Promise<void> ApiServer::await_token(std::string collection, std::string tok
 
 kj::Promise<void> ApiServer::poll_token(std::string collection, std::string token,
                                         kj::TimePoint deadline) {
-  auto reached = node_.token_satisfied(collection, token);
+  auto reached = router_.token_satisfied(collection, token);
   if (!reached.ok()) return status_to_exception(reached.status());
   if (*reached) return kj::READY_NOW;
   if (info_.timer == nullptr || info_.timer->now() >= deadline) {
@@ -337,7 +351,7 @@ kj::Promise<void> ApiServer::get_now(GetContext context) {
     auto params = context.getParams();
     ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
     auto ids = read_ids(params.getIds());
-    auto records = value_or_throw(node_.get(text_of(params.getCollection()), ids));
+    auto records = value_or_throw(router_.get(text_of(params.getCollection()), ids));
     unsigned found = 0;
     for (const auto& r : records) found += r.has_value();
     auto out = context.getResults().initPoints(found);
@@ -359,7 +373,7 @@ kj::Promise<void> ApiServer::count(CountContext context) {
 kj::Promise<void> ApiServer::count_now(CountContext context) {
   return handle([&] {
     context.getResults().setCount(
-        value_or_throw(node_.count(text_of(context.getParams().getCollection()))));
+        value_or_throw(router_.count(text_of(context.getParams().getCollection()))));
   });
 }
 
@@ -375,10 +389,10 @@ kj::Promise<void> ApiServer::scroll_now(ScrollContext context) {
   return handle([&] {
     auto params = context.getParams();
     auto cursor = params.getCursor();
-    auto page = value_or_throw(
-        node_.scroll(text_of(params.getCollection()),
-                     std::string_view(reinterpret_cast<const char*>(cursor.begin()), cursor.size()),
-                     params.getLimit()));
+    auto page = value_or_throw(router_.scroll(
+        text_of(params.getCollection()),
+        std::string_view(reinterpret_cast<const char*>(cursor.begin()), cursor.size()),
+        params.getLimit()));
     auto results = context.getResults();
     auto out = results.initPoints(static_cast<unsigned>(page.points.size()));
     for (size_t i = 0; i < page.points.size(); ++i) {
@@ -408,7 +422,8 @@ kj::Promise<void> ApiServer::search_now(SearchContext context) {
     params.ef = request.getEf();
     params.nprobe = request.getNprobe();
     params.filter_json = text_of(request.getFilter());
-    auto results = value_or_throw(node_.search(text_of(request.getCollection()), queries, params));
+    auto results =
+        value_or_throw(router_.search(text_of(request.getCollection()), queries, params));
     auto out = context.getResults().initResults(static_cast<unsigned>(results.size()));
     for (size_t qi = 0; qi < results.size(); ++qi) {
       auto points = out[qi].initPoints(static_cast<unsigned>(results[qi].size()));
@@ -433,7 +448,7 @@ kj::Promise<void> ApiServer::setPayload(SetPayloadContext context) {
     ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
     auto ids = read_ids(params.getIds());
     auto outcome = value_or_throw(
-        node_.set_payload(text_of(params.getCollection()), ids, text_of(params.getPayload())));
+        router_.set_payload(text_of(params.getCollection()), ids, text_of(params.getPayload())));
     fill_write_result(outcome, context.getResults().initResult());
   });
 }
@@ -443,8 +458,8 @@ kj::Promise<void> ApiServer::overwritePayload(OverwritePayloadContext context) {
     auto params = context.getParams();
     ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
     auto ids = read_ids(params.getIds());
-    auto outcome = value_or_throw(node_.overwrite_payload(text_of(params.getCollection()), ids,
-                                                          text_of(params.getPayload())));
+    auto outcome = value_or_throw(router_.overwrite_payload(text_of(params.getCollection()), ids,
+                                                            text_of(params.getPayload())));
     fill_write_result(outcome, context.getResults().initResult());
   });
 }
@@ -460,8 +475,37 @@ kj::Promise<void> ApiServer::deletePayloadKeys(DeletePayloadKeysContext context)
     std::vector<std::string> keys;
     for (auto k : params.getKeys()) keys.push_back(text_of(k));
     auto outcome =
-        value_or_throw(node_.delete_payload_keys(text_of(params.getCollection()), ids, keys));
+        value_or_throw(router_.delete_payload_keys(text_of(params.getCollection()), ids, keys));
     fill_write_result(outcome, context.getResults().initResult());
+  });
+}
+
+kj::Promise<void> ApiServer::shardMap(ShardMapContext context) {
+  return handle([&] {
+    const std::string collection = text_of(context.getParams().getCollection());
+    ok_or_throw(validate_collection_name(collection));
+    const CollectionConfig config = value_or_throw(node_.collection_config(collection));
+    auto out = context.getResults().initMap();
+    out.setCollection(collection);
+    out.setShardCount(config.shard_count);
+    out.setHashVersion(kShardHashVersion);
+    out.setReplicationFactor(config.replication_factor);
+    auto shards = out.initShards(config.shard_count);
+    for (uint32_t s = 0; s < config.shard_count; ++s) {
+      std::vector<ShardHolder> holders;
+      if (info_.cluster != nullptr) {
+        holders = info_.cluster->shard_holders(collection, s);
+      } else if (node_.replica_id(shard_replica_name(collection, s)).ok()) {
+        holders.push_back({node_.node_id(), node_.options().region, ""});
+      }
+      shards[s].setShard(s);
+      auto list = shards[s].initHolders(static_cast<unsigned>(holders.size()));
+      for (size_t i = 0; i < holders.size(); ++i) {
+        list[i].setNodeId(holders[i].node_id);
+        list[i].setRegion(holders[i].region);
+        list[i].setClientAddress(holders[i].client_address);
+      }
+    }
   });
 }
 

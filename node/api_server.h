@@ -10,6 +10,7 @@
 #include "node/cluster_service.h"
 #include "node/key_manager.h"
 #include "node/node.h"
+#include "node/request_router.h"
 #include "schema/api.capnp.h"
 
 namespace meridian::node {
@@ -29,7 +30,7 @@ struct ServerInfo {
 class ApiServer final : public rpc::Api::Server {
  public:
   // `node` and `info` must outlive the server.
-  ApiServer(Node& node, const ServerInfo& info) : node_(node), info_(info) {}
+  ApiServer(Node& node, const ServerInfo& info) : node_(node), router_(node), info_(info) {}
 
  protected:
   kj::Promise<void> status(StatusContext context) override;
@@ -47,6 +48,7 @@ class ApiServer final : public rpc::Api::Server {
   kj::Promise<void> setPayload(SetPayloadContext context) override;
   kj::Promise<void> overwritePayload(OverwritePayloadContext context) override;
   kj::Promise<void> deletePayloadKeys(DeletePayloadKeysContext context) override;
+  kj::Promise<void> shardMap(ShardMapContext context) override;
 
  private:
   // Resolves once `collection`'s replica includes every write `token` names (at once when the
@@ -54,12 +56,13 @@ class ApiServer final : public rpc::Api::Server {
   // INVALID_ARGUMENT for a malformed token. Polls on the timer: never blocks the event loop.
   // Resolves when the local commit `seq` of `collection` satisfies `concern`, or at `deadline`
   // with what is still missing (never an error: the write is committed either way).
-  kj::Promise<WriteConfirmation> confirm_write(std::string collection, uint64_t seq,
+  // A write to several shards is confirmed when every shard's commit is; its missing regions
+  // are those of any shard.
+  kj::Promise<WriteConfirmation> confirm_write(std::vector<ShardCommit> commits,
                                                WriteConcern concern, kj::TimePoint deadline);
   // Fills result.replication after the wait a write's concern asks for.
   template <typename Context>
-  kj::Promise<void> answer_write(Context context, const std::string& collection,
-                                 const WriteOutcome& outcome);
+  kj::Promise<void> answer_write(Context context, const RoutedWrite& outcome);
   kj::Promise<void> await_token(std::string collection, std::string token);
   kj::Promise<void> poll_token(std::string collection, std::string token, kj::TimePoint deadline);
   // The reads themselves, once their token is reached.
@@ -69,6 +72,7 @@ class ApiServer final : public rpc::Api::Server {
   kj::Promise<void> search_now(SearchContext context);
 
   Node& node_;
+  RequestRouter router_;
   const ServerInfo& info_;
 };
 

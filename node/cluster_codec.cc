@@ -78,6 +78,7 @@ void put_member(const MemberInfo& m, wire::MemberInfo::Builder out) {
     replicas[i].setCollection(m.replicas[i].collection);
     replicas[i].setIncarnation(m.replicas[i].incarnation);
     replicas[i].setReplicaId(m.replicas[i].replica_id);
+    replicas[i].setShard(m.replicas[i].shard);
   }
 }
 
@@ -89,7 +90,8 @@ MemberInfo get_member(wire::MemberInfo::Reader in) {
   m.peer_address = text(in.getPeerAddress());
   m.heartbeat = in.getHeartbeat();
   for (auto r : in.getReplicas()) {
-    m.replicas.push_back({text(r.getCollection()), r.getIncarnation(), r.getReplicaId()});
+    m.replicas.push_back(
+        {text(r.getCollection()), r.getIncarnation(), r.getReplicaId(), r.getShard()});
   }
   return m;
 }

@@ -54,12 +54,13 @@ bool Membership::up(const std::string& node_id, int64_t now_ms, int64_t suspect_
   return it != members_.end() && now_ms - it->second.fresh_at_ms <= suspect_after_ms;
 }
 
-std::vector<PeerReplica> Membership::peers_of(const std::string& collection,
+std::vector<PeerReplica> Membership::peers_of(const std::string& collection, uint32_t shard,
                                               uint64_t incarnation) const {
   std::vector<PeerReplica> out;
   for (const auto& [id, known] : members_) {
     for (const auto& r : known.info.replicas) {
-      if (r.collection == collection && r.incarnation == incarnation && r.replica_id != 0) {
+      if (r.collection == collection && r.shard == shard && r.incarnation == incarnation &&
+          r.replica_id != 0) {
         out.push_back({r.replica_id, id, known.info.region, known.info.peer_address});
       }
     }

@@ -13,11 +13,13 @@
 
 namespace meridian::node {
 
-// One collection replica a node serves.
+// One collection shard replica a node serves (`collection` is the collection's name, never a
+// shard replica's local name).
 struct ReplicaAdvert {
   std::string collection;
   uint64_t incarnation = 0;
   uint64_t replica_id = 0;
+  uint32_t shard = 0;
   friend bool operator==(const ReplicaAdvert&, const ReplicaAdvert&) = default;
 };
 
@@ -55,8 +57,9 @@ class Membership {
   std::optional<MemberInfo> find(const std::string& node_id) const;
   // Heard of (a fresher heartbeat) within `suspect_after_ms` of `now_ms`.
   bool up(const std::string& node_id, int64_t now_ms, int64_t suspect_after_ms) const;
-  // The replicas of `collection` / `incarnation` on other nodes.
-  std::vector<PeerReplica> peers_of(const std::string& collection, uint64_t incarnation) const;
+  // The replicas of shard `shard` of `collection` / `incarnation` on other nodes.
+  std::vector<PeerReplica> peers_of(const std::string& collection, uint32_t shard,
+                                    uint64_t incarnation) const;
 
  private:
   struct Known {

@@ -15,7 +15,10 @@
 
 namespace meridian::node {
 
+// One local shard replica, keyed in shards_ by its local name (shard_replica_name()).
 struct ClusterService::Shard {
+  std::string collection;  // the collection's name
+  uint32_t shard = 0;
   uint64_t incarnation = 0;
   uint64_t replica_id = 0;
   std::unique_ptr<CollectionShardStore> store;
@@ -165,13 +168,14 @@ kj::Promise<void> ClusterService::gossip_with(const std::string& address) {
 }
 
 void ClusterService::sync_shards() {
-  std::map<std::string, ReplicaAdvert> local;
-  for (auto& r : node_.local_replicas()) local.emplace(r.collection, r);
+  std::map<std::string, ReplicaAdvert> local;  // by local name
+  for (auto& r : node_.local_replicas())
+    local.emplace(shard_replica_name(r.collection, r.shard), r);
   // Stop replicas of collections that are gone or were replaced.
   for (auto it = shards_.begin(); it != shards_.end();) {
     auto l = local.find(it->first);
     if (l == local.end() || l->second.replica_id != it->second->replica_id) {
-      endpoint_->remove_shard({it->first, 0});
+      endpoint_->remove_shard({it->second->collection, it->second->shard});
       it = shards_.erase(it);
     } else {
       it->second->incarnation = l->second.incarnation;  // relabelled: same data, same replica
@@ -187,13 +191,15 @@ void ClusterService::sync_shards() {
         continue;
       }
       auto fresh = std::make_unique<Shard>();
+      fresh->collection = advert.collection;
+      fresh->shard = advert.shard;
       fresh->incarnation = advert.incarnation;
       fresh->replica_id = advert.replica_id;
       fresh->store = *std::move(store);
       Shard& shard = *fresh;
       shards_.emplace(name, std::move(fresh));
       replication::ReplicatorOptions options = options_.replicator;
-      options.shard = {name, 0};
+      options.shard = {advert.collection, advert.shard};
       options.region = options_.region;
       options.on_quarantine = [name](crdt::ReplicaId peer, const std::string& reason) {
         log_warning(absl::StrCat("collection '", name, "': replication to replica ", peer,
@@ -206,7 +212,8 @@ void ClusterService::sync_shards() {
       shard.host->start({});
     }
     Shard& shard = *shards_.at(name);
-    const std::vector<PeerReplica> advertised = membership_.peers_of(name, shard.incarnation);
+    const std::vector<PeerReplica> advertised =
+        membership_.peers_of(shard.collection, shard.shard, shard.incarnation);
     for (auto known = shard.peers.begin(); known != shard.peers.end();) {
       const bool still = std::any_of(advertised.begin(), advertised.end(),
                                      [&](const auto& p) { return p.replica_id == known->first; });
@@ -251,7 +258,7 @@ void ClusterService::on_local_commit(const std::string& collection, uint64_t seq
 void ClusterService::before_collection_drop(const std::string& collection) {
   auto it = shards_.find(collection);
   if (it == shards_.end()) return;
-  endpoint_->remove_shard({collection, 0});
+  endpoint_->remove_shard({it->second->collection, it->second->shard});
   shards_.erase(it);
 }
 
@@ -271,7 +278,8 @@ ClusterStatus ClusterService::status() const {
     const auto& metrics = shard->host->metrics();
     for (const auto& [replica, peer] : shard->peers) {
       PeerReplicationStatus p;
-      p.collection = name;
+      p.collection = shard->collection;
+      p.shard = shard->shard;
       p.replica_id = replica;
       p.node_id = peer.node_id;
       p.region = peer.region;
@@ -339,6 +347,23 @@ WriteConfirmation ClusterService::confirmation(const std::string& collection, ui
     if (!held) out.missing_regions.push_back(region);
   }
   out.confirmed = out.missing_regions.empty();
+  return out;
+}
+
+std::vector<ShardHolder> ClusterService::shard_holders(const std::string& collection,
+                                                       uint32_t shard) const {
+  std::vector<ShardHolder> out;
+  if (shards_.contains(shard_replica_name(collection, shard))) {
+    out.push_back({node_.node_id(), options_.region, options_.client_address});
+  }
+  for (const auto& m : membership_.members()) {
+    for (const auto& r : m.replicas) {
+      if (r.collection == collection && r.shard == shard && r.replica_id != 0) {
+        out.push_back({m.node_id, m.region, m.client_address});
+        break;
+      }
+    }
+  }
   return out;
 }
 

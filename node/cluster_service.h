@@ -1,7 +1,9 @@
 // A node's place in the cluster: the peer port (replication::ReplicationEndpoint), gossip of
 // membership and the collection catalog with the seeds and every known member, and one
-// replicated shard replica (ShardHost over a CollectionShardStore) per local collection, whose
-// peers are the replicas of the same collection on every other node, in every region.
+// replicated shard replica (ShardHost over a CollectionShardStore) per local collection shard
+// replica, whose peers are the replicas of the same shard of the collection on every other node,
+// in every region. Methods taking a `collection` name a local shard replica (its local name, see
+// shard_replica_name(); the collection's own name for shard 0).
 //
 // Everything runs on the KJ event loop of `timer` (the loop that also serves the client API), so
 // Node calls from here never race the API. Not thread-safe.
@@ -66,6 +68,7 @@ struct WriteConfirmation {
 
 struct PeerReplicationStatus {
   std::string collection;
+  uint32_t shard = 0;
   uint64_t replica_id = 0;
   std::string node_id;
   std::string region;
@@ -80,6 +83,14 @@ struct PeerReplicationStatus {
   // Our stream to the peer stopped: it rejected the same deltas as invalid again and again.
   bool quarantined = false;
   std::string quarantine_reason;  // the peer's error
+};
+
+// A node holding a replica of a collection shard.
+struct ShardHolder {
+  std::string node_id;
+  std::string region;
+  std::string client_address;
+  friend bool operator==(const ShardHolder&, const ShardHolder&) = default;
 };
 
 struct MemberStatus {
@@ -122,6 +133,9 @@ class ClusterService : private kj::TaskSet::ErrorHandler {
   // replica in every other region did. seq 0 (a write that changed nothing) is confirmed.
   WriteConfirmation confirmation(const std::string& collection, uint64_t seq,
                                  WriteConcern concern) const;
+  // The nodes holding a replica of shard `shard` of the collection named `collection` (not a
+  // local name): this node first when it does, then every member advertising one, by node id.
+  std::vector<ShardHolder> shard_holders(const std::string& collection, uint32_t shard) const;
   // Regions that have at least one replica of `collection` (other than ours).
   std::set<std::string> peer_regions(const std::string& collection) const;
 

@@ -218,10 +218,39 @@ absl::StatusOr<CollectionInfo> Node::create_collection(const CollectionConfig& c
   auto entry = catalog_.create(config, options_.mint_replica_id(), options_.physical_clock_ms(),
                                options_.region);
   if (!entry.ok()) return entry.status();
-  bindings_[config.name] = entry->incarnation;
+  for (uint32_t shard = 0; shard < config.shard_count; ++shard) {
+    bindings_[shard_replica_name(config.name, shard)] = entry->incarnation;
+  }
   if (auto s = persist_catalog(); !s.ok()) return s;
-  if (auto s = create_local(config); !s.ok()) return s;
+  for (uint32_t shard = 0; shard < config.shard_count; ++shard) {
+    if (auto s = create_local(shard_replica_config(config, shard)); !s.ok()) return s;
+  }
   return info_of(*collections_.at(config.name));
+}
+
+CollectionConfig shard_replica_config(const CollectionConfig& config, uint32_t shard) {
+  CollectionConfig out = config;
+  out.name = shard_replica_name(config.name, shard);
+  return out;
+}
+
+std::vector<std::string> Node::local_shards_of(const std::string& collection) const {
+  std::vector<std::string> out;
+  for (const auto& [name, c] : collections_) {
+    auto parsed = parse_shard_replica_name(name);
+    if (parsed.ok() && parsed->collection == collection) out.push_back(name);
+  }
+  return out;
+}
+
+absl::StatusOr<CollectionConfig> Node::collection_config(const std::string& name) const {
+  absl::ReaderMutexLock lock(&mu_);
+  if (auto winner = catalog_.resolve(name); winner.has_value() && !winner->dropped) {
+    return winner->config;
+  }
+  auto c = find(name);
+  if (!c.ok()) return c.status();
+  return (*c)->stored.config;
 }
 
 absl::Status Node::create_local(const CollectionConfig& config) {
@@ -256,9 +285,13 @@ absl::Status Node::drop_collection(const std::string& name) {
   if (auto c = find(name); !c.ok()) return c.status();
   // The catalog first: a crash before the local drop is finished at the next start.
   if (auto s = catalog_.drop(name); !s.ok()) return s;
-  bindings_.erase(name);
+  const std::vector<std::string> shards = local_shards_of(name);
+  for (const auto& local : shards) bindings_.erase(local);
   if (auto s = persist_catalog(); !s.ok()) return s;
-  return drop_local(name);
+  for (const auto& local : shards) {
+    if (auto s = drop_local(local); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Node::drop_local(const std::string& name) {
@@ -282,7 +315,9 @@ std::vector<ReplicaAdvert> Node::local_replicas() const {
   for (const auto& [name, c] : collections_) {
     auto bound = bindings_.find(name);
     if (bound == bindings_.end()) continue;
-    out.push_back({name, bound->second, c->replica->replica_id()});
+    auto parsed = parse_shard_replica_name(name);
+    if (!parsed.ok()) continue;  // not a name this node writes
+    out.push_back({parsed->collection, bound->second, c->replica->replica_id(), parsed->shard});
   }
   return out;
 }
@@ -617,8 +652,10 @@ absl::StatusOr<std::vector<std::vector<index::Neighbor>>> Node::filtered_neighbo
 NodeStats Node::stats() const {
   absl::ReaderMutexLock lock(&mu_);
   NodeStats s;
-  s.collections = static_cast<uint32_t>(collections_.size());
-  for (const auto& [name, c] : collections_) s.points += c->index.size();
+  for (const auto& [name, c] : collections_) {
+    s.collections += name.find('@') == std::string::npos;  // shard 0 (or the only shard)
+    s.points += c->index.size();
+  }
   s.integrity_failures = integrity_failures_.load(std::memory_order_relaxed);
   return s;
 }

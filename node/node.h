@@ -116,6 +116,9 @@ struct NodeStats {
   uint64_t integrity_failures = 0;
 };
 
+// `config` (of a collection) as the settings of its local shard replica `shard`.
+CollectionConfig shard_replica_config(const CollectionConfig& config, uint32_t shard);
+
 // The DeadlineExceeded status of a read whose consistency token was not reached in `waited`.
 absl::Status consistency_deadline_exceeded(absl::Duration waited);
 
@@ -127,9 +130,16 @@ class Node {
                                                     NodeOptions options = {});
   ~Node();
 
+  // Creates the collection in the catalog and its shard replicas here (every shard: see
+  // docs/sharding.md). The other methods take a *local* collection name: a collection's name is
+  // that of its shard 0; shard s > 0 is held as "<name>@<s>" (shard_replica_name());
+  // node/request_router.h turns requests on a collection into requests on its shards.
   absl::StatusOr<CollectionInfo> create_collection(const CollectionConfig& config);
+  // The settings of collection `name` (its catalog winner; NotFound when there is none).
+  absl::StatusOr<CollectionConfig> collection_config(const std::string& name) const;
   absl::StatusOr<std::vector<CollectionInfo>> list_collections() const;
   absl::StatusOr<CollectionInfo> collection_info(const std::string& name) const;
+  // Drops the collection (in the catalog) and every local shard replica of it.
   absl::Status drop_collection(const std::string& name);
 
   // Every write goes through the collection's CRDT replica and is durable (one LMDB commit of
@@ -256,6 +266,9 @@ class Node {
   // A fresh, empty local collection / removal of one (storage and memory), without the catalog.
   absl::Status create_local(const CollectionConfig& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status drop_local(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The local names of the shard replicas of `collection` held here.
+  std::vector<std::string> local_shards_of(const std::string& collection) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // REQUIRES: a local collection `name` exists.
   const CollectionConfig& local_config(const std::string& name) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);

@@ -59,9 +59,22 @@ absl::StatusOr<std::vector<std::string>> Node::reconcile_catalog() {
   bool dirty = false;
   // Local collections the catalog has never heard of: from before the catalog existed, or
   // created locally just before a crash. They join the catalog as creates of this node.
-  for (const auto& [name, unused] : collections_) {
-    if (catalog_.resolve(name).has_value() && bindings_.contains(name)) continue;
-    if (!catalog_.resolve(name).has_value()) {
+  std::vector<std::string> locals;
+  for (const auto& [name, unused] : collections_) locals.push_back(name);
+  for (const std::string& name : locals) {
+    auto parsed = parse_shard_replica_name(name);
+    if (!parsed.ok()) continue;  // stored names are validated: not reached
+    const auto winner = catalog_.resolve(parsed->collection);
+    if (winner.has_value() && bindings_.contains(name)) continue;
+    if (!winner.has_value()) {
+      // Only a whole one-shard collection can stand for itself; a shard replica of a collection
+      // the catalog does not know is a leftover of a crash during its create or drop.
+      if (parsed->shard != 0 || local_config(name).shard_count != 1) {
+        log_error(absl::StrCat("shard replica '", name,
+                               "' belongs to no collection of the catalog; dropping it"));
+        if (auto s = drop_local(name); !s.ok()) return s;
+        continue;
+      }
       auto entry = catalog_.create(local_config(name), options_.mint_replica_id(),
                                    options_.physical_clock_ms(), options_.region);
       if (!entry.ok()) return entry.status();
@@ -69,48 +82,63 @@ absl::StatusOr<std::vector<std::string>> Node::reconcile_catalog() {
     } else {
       // In the catalog but unbound (a crash between the catalog write and the binding):
       // the local data belongs to whatever the catalog resolves to if the settings agree.
-      bindings_[name] = catalog_.resolve(name)->incarnation;
+      bindings_[name] = winner->incarnation;
     }
     dirty = true;
   }
   for (const std::string& name : catalog_.names()) {
     const CatalogEntry winner = *catalog_.resolve(name);
-    const bool local = collections_.contains(name);
-    auto bound = bindings_.find(name);
     if (winner.dropped) {
-      if (local) {
-        if (auto s = drop_local(name); !s.ok()) return s;
-        changes.push_back(absl::StrCat("collection '", name, "' dropped (catalog)"));
+      for (const std::string& local : local_shards_of(name)) {
+        if (auto s = drop_local(local); !s.ok()) return s;
+        changes.push_back(absl::StrCat("collection '", local, "' dropped (catalog)"));
+        bindings_.erase(local);
+        dirty = true;
       }
-      if (bound != bindings_.end()) bindings_.erase(bound);
-      dirty = true;
       continue;
     }
-    if (!local) {
-      if (auto s = create_local(winner.config); !s.ok()) return s;
-      bindings_[name] = winner.incarnation;
-      changes.push_back(absl::StrCat("collection '", name, "' created (catalog, from region ",
-                                     winner.region, ")"));
+    const uint32_t shard_count = winner.config.shard_count;
+    // Every shard of the collection is held on every node (docs/sharding.md).
+    for (uint32_t shard = 0; shard < shard_count; ++shard) {
+      const std::string local = shard_replica_name(name, shard);
+      const CollectionConfig config = shard_replica_config(winner.config, shard);
+      if (!collections_.contains(local)) {
+        if (auto s = create_local(config); !s.ok()) return s;
+        bindings_[local] = winner.incarnation;
+        changes.push_back(absl::StrCat("collection '", local, "' created (catalog, from region ",
+                                       winner.region, ")"));
+        dirty = true;
+        continue;
+      }
+      auto bound = bindings_.find(local);
+      if (bound->second == winner.incarnation) continue;
+      if (catalog_.same_collection(name, bound->second) && local_config(local) == config) {
+        // A concurrent create with the same settings: the same collection; keep the data.
+        bindings_[local] = winner.incarnation;
+        dirty = true;
+        continue;
+      }
+      // Our create lost to one with other settings: its data cannot be mixed into the winner.
+      log_error(absl::StrCat("collection '", local, "': a create with other settings from region ",
+                             winner.region,
+                             " wins everywhere; this node's copy of the losing create is "
+                             "discarded (see `meridian collection info`)"));
+      if (auto s = drop_local(local); !s.ok()) return s;
+      if (auto s = create_local(config); !s.ok()) return s;
+      bindings_[local] = winner.incarnation;
+      changes.push_back(absl::StrCat("collection '", local, "' replaced by the winning create"));
       dirty = true;
-      continue;
     }
-    if (bound->second == winner.incarnation) continue;
-    if (catalog_.same_collection(name, bound->second) && local_config(name) == winner.config) {
-      // A concurrent create with the same settings: the same collection; keep the data.
-      bindings_[name] = winner.incarnation;
+    // Shard replicas beyond the winner's shard count (of a losing create with more shards).
+    for (const std::string& local : local_shards_of(name)) {
+      if (parse_shard_replica_name(local)->shard < shard_count) continue;
+      if (auto s = drop_local(local); !s.ok()) return s;
+      bindings_.erase(local);
+      changes.push_back(absl::StrCat("collection '", local,
+                                     "' dropped (not a shard of the "
+                                     "winning create)"));
       dirty = true;
-      continue;
     }
-    // Our create lost to one with other settings: its data cannot be mixed into the winner.
-    log_error(absl::StrCat("collection '", name, "': a create with other settings from region ",
-                           winner.region,
-                           " wins everywhere; this node's copy of the losing create is "
-                           "discarded (see `meridian collection info`)"));
-    if (auto s = drop_local(name); !s.ok()) return s;
-    if (auto s = create_local(winner.config); !s.ok()) return s;
-    bindings_[name] = winner.incarnation;
-    changes.push_back(absl::StrCat("collection '", name, "' replaced by the winning create"));
-    dirty = true;
   }
   if (dirty) {
     if (auto s = persist_catalog(); !s.ok()) return s;

@@ -75,6 +75,10 @@ struct CollectionConfig {
                              # refineFactor * k candidates with float32 vectors, 1..1024
                              # (0 = default: 4 for ivfPq, 2 for sq8); other kinds: must be 0
   quantization @11 :Quantization;  # hnsw, ivfFlat: sealed segment vector storage (default none)
+  shardCount @12 :UInt32;  # shards the points are split into by a hash of their id, 1..256
+                           # (0 = default 1); see docs/sharding.md
+  replicationFactor @13 :UInt32;  # replicas of each shard in every region, 1..64; 0 = default:
+                                  # every node of the region holds every shard
 }
 
 struct CollectionInfo {
@@ -186,9 +190,41 @@ struct NodeStatus {
   region @7 :Text;           # the region this node serves
   peerAddress @8 :Text;      # peer (replication) address; empty when the node runs alone
   members @9 :List(MemberStatus);        # the other nodes this node knows
-  replication @10 :List(PeerReplication);  # one per (collection, peer replica)
+  replication @10 :List(PeerReplication);  # one per (collection shard, peer replica)
   peerTls @11 :Bool;         # the peer port speaks mutual TLS (false: plaintext)
   tlsRefused @12 :UInt64;    # inbound peer connections refused at the TLS handshake since start
+  shards @13 :List(HostedShard);  # the collection shard replicas this node holds
+}
+
+# The shards of a collection and where each is held (docs/sharding.md), for a client that sends
+# requests straight to a shard's holders.
+struct ShardMap {
+  collection @0 :Text;
+  shardCount @1 :UInt32;
+  hashVersion @2 :UInt32;    # the point hash (docs/sharding.md); 1 today
+  replicationFactor @3 :UInt32;
+  shards @4 :List(ShardHolders);  # in shard order
+}
+
+struct ShardHolders {
+  shard @0 :UInt32;
+  holders @1 :List(ShardHolder);  # the answering node first when it holds the shard
+}
+
+# A node holding a replica of a shard. An empty clientAddress is the node that answered (a node
+# running alone does not know the address its clients use).
+struct ShardHolder {
+  nodeId @0 :Text;
+  region @1 :Text;
+  clientAddress @2 :Text;
+}
+
+# A shard replica a node holds (docs/sharding.md).
+struct HostedShard {
+  collection @0 :Text;
+  shard @1 :UInt32;
+  shardCount @2 :UInt32;     # the collection's shard count
+  points @3 :UInt64;         # live points in this replica
 }
 
 # Another node of the cluster as this node sees it.
@@ -214,6 +250,7 @@ struct PeerReplication {
   reconnects @9 :UInt64;
   quarantined @10 :Bool;          # our stream to it stopped: it rejects our deltas as invalid
   quarantineReason @11 :Text;     # its error
+  shard @12 :UInt32;          # which shard of the collection (0 for a one-shard collection)
 }
 
 # One master key of the node's key ring.
@@ -293,6 +330,10 @@ interface Api {
   # Removes the named top-level fields (absent ones are ignored).
   deletePayloadKeys @14 (collection :Text, ids :List(PointId), keys :List(Text))
       -> (result :WriteResult);
+
+  # The collection's shard map: its shard count, the point hash's version and, per shard, the
+  # nodes (in every region) this node knows to hold a replica of it.
+  shardMap @15 (collection :Text) -> (map :ShardMap);
 }
 
 # The bootstrap capability. `open` hands out the API; a later `login` will hand out an API

@@ -10,11 +10,12 @@ $Cxx.namespace("meridian::rpc::cluster");
 
 using Api = import "api.capnp";
 
-# One collection replica a node serves: its peers in every region replicate with it.
+# One collection shard replica a node serves: its peers in every region replicate with it.
 struct ReplicaAd {
   collection @0 :Text;
   incarnation @1 :UInt64;   # the catalog incarnation the replica belongs to
   replicaId @2 :UInt64;     # the crdt replica id of the node's replica
+  shard @3 :UInt32;         # which shard of the collection (0 for a one-shard collection)
 }
 
 # What a node says about itself. `heartbeat` grows with every gossip round of that node, so the

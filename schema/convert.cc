@@ -100,6 +100,8 @@ absl::StatusOr<CollectionConfig> collection_config_from_rpc(rpc::CollectionConfi
     default:
       return absl::InvalidArgumentError("unknown quantization (newer client?)");
   }
+  if (c.getShardCount() != 0) out.shard_count = c.getShardCount();
+  out.replication_factor = c.getReplicationFactor();
   return out;
 }
 
@@ -131,6 +133,8 @@ void collection_config_to_rpc(const CollectionConfig& c, rpc::CollectionConfig::
   out.setRefineFactor(c.refine_factor);
   out.setQuantization(c.quantization == Quantization::kSq8 ? rpc::Quantization::SQ8
                                                            : rpc::Quantization::NONE);
+  out.setShardCount(c.shard_count);
+  out.setReplicationFactor(c.replication_factor);
 }
 
 }  // namespace meridian

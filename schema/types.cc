@@ -116,6 +116,32 @@ absl::StatusOr<Quantization> parse_quantization(std::string_view name) {
       absl::StrCat("unknown quantization '", std::string(name), "' (expected none or sq8)"));
 }
 
+std::string shard_replica_name(std::string_view collection, uint32_t shard) {
+  if (shard == 0) return std::string(collection);
+  return std::string(collection) + "@" + std::to_string(shard);
+}
+
+absl::StatusOr<ShardReplicaName> parse_shard_replica_name(std::string_view local_name) {
+  const size_t at = local_name.find('@');
+  ShardReplicaName out;
+  out.collection = std::string(local_name.substr(0, at));
+  if (auto s = validate_collection_name(out.collection); !s.ok()) return s;
+  if (at == std::string_view::npos) return out;
+  const std::string_view digits = local_name.substr(at + 1);
+  uint32_t shard = 0;
+  bool valid = !digits.empty() && digits.size() <= 3 && digits[0] != '0';
+  for (char c : digits) {
+    valid = valid && c >= '0' && c <= '9';
+    if (valid) shard = shard * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (!valid || shard >= kMaxShardCount) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", std::string(local_name), "' is not a shard replica name"));
+  }
+  out.shard = shard;
+  return out;
+}
+
 uint32_t ivf_pq_m_for(uint32_t configured, uint32_t dim) {
   if (configured != 0) return configured;
   uint32_t m = dim / 4;
@@ -216,6 +242,15 @@ absl::Status validate_collection_config(const CollectionConfig& config) {
     return absl::InvalidArgumentError(
         absl::StrCat("segment rebuild deleted percent = ", config.segment_rebuild_deleted_percent,
                      " out of range 1..100"));
+  }
+  if (config.shard_count < 1 || config.shard_count > kMaxShardCount) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("shard count = ", config.shard_count, " out of range 1..", kMaxShardCount));
+  }
+  if (config.replication_factor > kMaxReplicationFactor) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("replication factor = ", config.replication_factor, " out of range 1..",
+                     kMaxReplicationFactor, " (0 = every node)"));
   }
   return absl::OkStatus();
 }

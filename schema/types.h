@@ -74,6 +74,11 @@ inline constexpr uint32_t kDefaultSegmentSealPoints = 20000;
 inline constexpr uint32_t kMinSegmentSealPoints = 100;
 inline constexpr uint32_t kMaxSegmentSealPoints = 10000000;
 inline constexpr uint32_t kDefaultSegmentRebuildDeletedPercent = 20;
+// Sharding inside a region (docs/sharding.md): a collection's points are split into
+// shard_count shards by a stable hash of the point id; each region places every shard on
+// replication_factor of its nodes (0 = on every node of the region).
+inline constexpr uint32_t kMaxShardCount = 256;
+inline constexpr uint32_t kMaxReplicationFactor = 64;
 
 std::string_view metric_name(Metric m);
 absl::StatusOr<Metric> parse_metric(std::string_view name);
@@ -95,6 +100,8 @@ struct CollectionConfig {
   uint32_t pq_m = 0;           // ivf_pq only: code bytes per vector, 1..min(dim, 4096); 0 = auto
   uint32_t refine_factor = 0;  // ivf_pq, or quantization sq8: 1..1024; 0 = kind's default
   Quantization quantization = Quantization::kNone;  // hnsw and ivf_flat only
+  uint32_t shard_count = 1;                         // 1..kMaxShardCount
+  uint32_t replication_factor = 0;  // replicas of each shard per region; 0 = every node
   friend bool operator==(const CollectionConfig&, const CollectionConfig&) = default;
 };
 
@@ -118,6 +125,18 @@ inline constexpr size_t kMaxCollectionNameLength = 128;
 
 // OK when `name` is 1..128 chars of [A-Za-z0-9_-]; InvalidArgument otherwise.
 absl::Status validate_collection_name(std::string_view name);
+// The local name of shard `shard` of `collection` on a node: shard 0 keeps the collection's name
+// (so a one-shard collection is stored exactly as before sharding), shard s > 0 is
+// "<collection>@<s>", a name no client can create (docs/sharding.md).
+std::string shard_replica_name(std::string_view collection, uint32_t shard);
+struct ShardReplicaName {
+  std::string collection;
+  uint32_t shard = 0;
+};
+// The inverse of shard_replica_name; InvalidArgument when `local_name` is neither a collection
+// name nor "<collection name>@<shard 1..255>" (no leading zeros).
+absl::StatusOr<ShardReplicaName> parse_shard_replica_name(std::string_view local_name);
+
 // OK when the config is usable for a new collection.
 absl::Status validate_collection_config(const CollectionConfig& config);
 

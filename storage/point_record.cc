@@ -11,9 +11,10 @@ namespace {
 constexpr uint8_t kPointValueVersion = 1;
 // Version 2 appends the HNSW parameters, version 3 the IVF and segment parameters (and allows
 // index kind ivf_flat), version 4 the IVF-PQ and quantization parameters (pq m, refine factor:
-// u32 each; quantization: u8; and allows index kind ivf_pq); version 1 (flat only), 2 and 3
-// records still decode, with defaults.
-constexpr uint8_t kCollectionValueVersion = 4;
+// u32 each; quantization: u8; and allows index kind ivf_pq), version 5 the sharding parameters
+// (shard count, replication factor: u32 each); version 1 (flat only), 2, 3 and 4 records still
+// decode, with defaults (one shard on every node: the layout before sharding).
+constexpr uint8_t kCollectionValueVersion = 5;
 constexpr uint8_t kKindNumber = 0;
 constexpr uint8_t kKindUuid = 1;
 
@@ -121,6 +122,8 @@ std::string encode_collection_value(const StoredCollection& c) {
   put_u32_le(out, c.config.pq_m);
   put_u32_le(out, c.config.refine_factor);
   out.push_back(static_cast<char>(c.config.quantization));
+  put_u32_le(out, c.config.shard_count);
+  put_u32_le(out, c.config.replication_factor);
   return out;
 }
 
@@ -145,7 +148,11 @@ absl::StatusOr<StoredCollection> decode_collection_value(std::string_view value)
   c.config.metric = static_cast<Metric>(metric);
   c.config.index_kind = static_cast<IndexKind>(kind);
   uint32_t name_len = get_u32_le(value.substr(11));
-  const size_t params_bytes = version == 1 ? 0 : version == 2 ? 8 : version == 3 ? 20 : 29;
+  const size_t params_bytes = version == 1   ? 0
+                              : version == 2 ? 8
+                              : version == 3 ? 20
+                              : version == 4 ? 29
+                                             : 37;
   if (value.size() != 15 + static_cast<size_t>(name_len) + params_bytes) {
     return absl::DataLossError("collection record length mismatch");
   }
@@ -167,6 +174,13 @@ absl::StatusOr<StoredCollection> decode_collection_value(std::string_view value)
       return absl::DataLossError("collection record has unknown quantization");
     }
     c.config.quantization = static_cast<Quantization>(quantization);
+  }
+  if (version >= 5) {
+    c.config.shard_count = get_u32_le(value.substr(44 + name_len));
+    c.config.replication_factor = get_u32_le(value.substr(48 + name_len));
+    if (c.config.shard_count < 1 || c.config.shard_count > kMaxShardCount) {
+      return absl::DataLossError("collection record has a shard count out of range");
+    }
   }
   return c;
 }

@@ -158,7 +158,12 @@ absl::StatusOr<std::vector<StoredCollection>> Store::list_collections() const {
 }
 
 absl::StatusOr<StoredCollection> Store::create_collection(const CollectionConfig& config) {
-  if (auto s = validate_collection_config(config); !s.ok()) return s;
+  // A node stores each shard replica it hosts as a collection of its own, "<name>@<shard>".
+  auto local = parse_shard_replica_name(config.name);
+  if (!local.ok()) return local.status();
+  CollectionConfig logical = config;
+  logical.name = local->collection;
+  if (auto s = validate_collection_config(logical); !s.ok()) return s;
   Txn txn;
   if (auto s = txn.begin(env_, false); !s.ok()) return s;
   std::string meta_key = collection_meta_key(config.name);

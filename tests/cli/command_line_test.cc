@@ -162,6 +162,29 @@ TEST(CommandLineTest, CollectionCommands) {
   command_of<CollectionListArgs>({"collection", "list"});
 }
 
+TEST(CommandLineTest, ShardingOptions) {
+  auto sharded =
+      command_of<CollectionCreateArgs>({"collection", "create", "s", "--dim", "8", "--metric", "l2",
+                                        "--shards", "4", "--replication-factor", "2"});
+  EXPECT_EQ(sharded.config.shard_count, 4u);
+  EXPECT_EQ(sharded.config.replication_factor, 2u);
+  auto defaults = command_of<CollectionCreateArgs>(
+      {"collection", "create", "s", "--dim", "8", "--metric", "l2"});
+  EXPECT_EQ(defaults.config.shard_count, 1u);
+  EXPECT_EQ(defaults.config.replication_factor, 0u);
+  const std::vector<std::string> base = {"collection", "create",   "s", "--dim",
+                                         "8",          "--metric", "l2"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  expect_usage_error(with({"--shards", "0"}), "--shards");
+  expect_usage_error(with({"--shards", "257"}), "--shards");
+  expect_usage_error(with({"--replication-factor", "0"}), "--replication-factor");
+  expect_usage_error(with({"--replication-factor", "65"}), "--replication-factor");
+}
+
 TEST(CommandLineTest, CollectionCreateErrors) {
   expect_usage_error({"collection", "create", "x", "--metric", "l2"},
                      "missing required option --dim");

@@ -119,7 +119,7 @@ TEST(CollectionCatalogTest, MergeOrderDoesNotMatter) {
 
 TEST(ClusterCodecTest, GossipRoundTrips) {
   GossipMessage m;
-  m.from = {"n1", "eu", "127.0.0.1:1", "127.0.0.1:2", 9, {{"docs", 5, 77}}};
+  m.from = {"n1", "eu", "127.0.0.1:1", "127.0.0.1:2", 9, {{"docs", 5, 77}, {"docs", 5, 78, 3}}};
   m.members = {{"n2", "us", "127.0.0.1:3", "127.0.0.1:4", 3, {}}};
   m.catalog = {entry("docs", 5, 0, 100, 4), entry("x", 6, 2, 1, 8, true)};
   auto decoded = decode_gossip(encode_gossip(m));
@@ -153,14 +153,30 @@ TEST(MembershipTest, FresherHeartbeatWinsAndPeersAreFound) {
   EXPECT_TRUE(m.merge({{"n1", "eu", "c1", "p1", 5, {{"docs", 5, 77}}}}, 1000));
   EXPECT_FALSE(m.merge({{"n1", "eu", "c1", "old", 4, {}}}, 2000));   // staler: ignored
   EXPECT_FALSE(m.merge({{"self", "eu", "c", "p", 100, {}}}, 2000));  // ourselves: ignored
-  ASSERT_EQ(m.peers_of("docs", 5).size(), 1u);
-  EXPECT_EQ(m.peers_of("docs", 5)[0].replica_id, 77u);
-  EXPECT_TRUE(m.peers_of("docs", 6).empty());
+  ASSERT_EQ(m.peers_of("docs", 0, 5).size(), 1u);
+  EXPECT_EQ(m.peers_of("docs", 0, 5)[0].replica_id, 77u);
+  EXPECT_TRUE(m.peers_of("docs", 0, 6).empty());
   EXPECT_TRUE(m.up("n1", 5000, 10'000));
   EXPECT_FALSE(m.up("n1", 20'000, 10'000));
   EXPECT_TRUE(m.merge({{"n1", "eu", "c1", "p9", 6, {}}}, 20'000));
   EXPECT_TRUE(m.up("n1", 20'000, 10'000));
-  EXPECT_TRUE(m.peers_of("docs", 5).empty());
+  EXPECT_TRUE(m.peers_of("docs", 0, 5).empty());
+}
+
+TEST(MembershipTest, PeersAreFoundPerShard) {
+  Membership m("self");
+  m.merge({{"n1", "eu", "c1", "p1", 5, {{"docs", 5, 70, 0}, {"docs", 5, 71, 1}}},
+           {"n2", "us", "c2", "p2", 5, {{"docs", 5, 81, 1}, {"docs", 5, 82, 2}}}},
+          1000);
+  auto ids = [&](uint32_t shard) {
+    std::vector<uint64_t> out;
+    for (const auto& p : m.peers_of("docs", shard, 5)) out.push_back(p.replica_id);
+    return out;
+  };
+  EXPECT_EQ(ids(0), (std::vector<uint64_t>{70}));
+  EXPECT_EQ(ids(1), (std::vector<uint64_t>{71, 81}));
+  EXPECT_EQ(ids(2), (std::vector<uint64_t>{82}));
+  EXPECT_TRUE(ids(3).empty());
 }
 
 TEST(MembershipTest, ANodeReplacedAtItsAddressIsForgotten) {
@@ -169,8 +185,8 @@ TEST(MembershipTest, ANodeReplacedAtItsAddressIsForgotten) {
   // The node was wiped and restarted at p1: a new id with a (wall-clock) higher heartbeat.
   EXPECT_TRUE(m.merge({{"new", "eu", "c1", "p1", 5000, {{"docs", 5, 88}}}}, 2000));
   EXPECT_FALSE(m.find("old").has_value());
-  ASSERT_EQ(m.peers_of("docs", 5).size(), 1u);
-  EXPECT_EQ(m.peers_of("docs", 5)[0].replica_id, 88u);
+  ASSERT_EQ(m.peers_of("docs", 0, 5).size(), 1u);
+  EXPECT_EQ(m.peers_of("docs", 0, 5)[0].replica_id, 88u);
   // A third node still gossiping the old description does not bring it back.
   EXPECT_FALSE(m.merge({{"old", "eu", "c1", "p1", 150, {{"docs", 5, 77}}}}, 3000));
   EXPECT_FALSE(m.find("old").has_value());

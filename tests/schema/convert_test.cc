@@ -24,6 +24,8 @@ TEST(ConvertTest, CollectionConfigRoundTripsEveryIndexKind) {
     }
     c.segment_seal_points = 5000;
     c.segment_rebuild_deleted_percent = 35;
+    c.shard_count = 7;
+    c.replication_factor = 2;
     capnp::MallocMessageBuilder message;
     auto builder = message.initRoot<rpc::CollectionConfig>();
     collection_config_to_rpc(c, builder);
@@ -47,6 +49,9 @@ TEST(ConvertTest, ZeroSettingsTakeTheirDefaults) {
   EXPECT_EQ(back->pq_m, 0u);
   EXPECT_EQ(back->refine_factor, 0u);
   EXPECT_EQ(back->quantization, Quantization::kNone);
+  // A client (or a gossiping node) from before sharding: one shard on every node.
+  EXPECT_EQ(back->shard_count, 1u);
+  EXPECT_EQ(back->replication_factor, 0u);
 }
 
 }  // namespace

@@ -75,6 +75,41 @@ TEST(CollectionConfigTest, ValidatesIvfAndSegmentParameters) {
   }
 }
 
+TEST(CollectionConfigTest, ValidatesShardingParameters) {
+  CollectionConfig c{"s", 8, Metric::kL2};
+  EXPECT_EQ(c.shard_count, 1u);
+  EXPECT_EQ(c.replication_factor, 0u);
+  MERIDIAN_EXPECT_OK(validate_collection_config(c));
+  c.shard_count = kMaxShardCount;
+  c.replication_factor = kMaxReplicationFactor;
+  MERIDIAN_EXPECT_OK(validate_collection_config(c));
+  c.shard_count = 0;
+  MERIDIAN_EXPECT_CODE(validate_collection_config(c), absl::StatusCode::kInvalidArgument);
+  c.shard_count = kMaxShardCount + 1;
+  MERIDIAN_EXPECT_CODE(validate_collection_config(c), absl::StatusCode::kInvalidArgument);
+  c.shard_count = 4;
+  c.replication_factor = kMaxReplicationFactor + 1;
+  MERIDIAN_EXPECT_CODE(validate_collection_config(c), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CollectionConfigTest, ShardReplicaNamesRoundTrip) {
+  EXPECT_EQ(shard_replica_name("docs", 0), "docs");
+  EXPECT_EQ(shard_replica_name("docs", 17), "docs@17");
+  for (uint32_t shard : {0u, 1u, 9u, 10u, 255u}) {
+    auto back = parse_shard_replica_name(shard_replica_name("d-1", shard));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->collection, "d-1");
+    EXPECT_EQ(back->shard, shard);
+  }
+  for (const char* bad : {"docs@", "docs@0", "docs@01", "docs@256", "docs@1x", "@1", "do cs",
+                          "docs@1@2", "docs@-1"}) {
+    SCOPED_TRACE(bad);
+    MERIDIAN_EXPECT_CODE(parse_shard_replica_name(bad), absl::StatusCode::kInvalidArgument);
+  }
+  // A client can never name a shard replica.
+  MERIDIAN_EXPECT_CODE(validate_collection_name("docs@1"), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(CollectionConfigTest, ValidatesIvfPqAndQuantizationParameters) {
   CollectionConfig pq{"p", 128, Metric::kL2, IndexKind::kIvfPq};
   MERIDIAN_EXPECT_OK(validate_collection_config(pq));  // pq m and refine factor 0: defaults

@@ -98,10 +98,10 @@ TEST(PointRecordTest, CollectionValueVersion3HoldsIvfAndSegmentSettingsAndVersio
   c.config.ivf_nlist = 256;
   c.config.segment_seal_points = 5000;
   c.config.segment_rebuild_deleted_percent = 40;
-  // A version-3 record: the version-4 encoding without its last 9 bytes (pq m, refine factor,
-  // quantization), which take their defaults.
+  // A version-3 record: the version-5 encoding without its last 17 bytes (pq m, refine factor,
+  // quantization, shard count, replication factor), which take their defaults.
   std::string v3 = encode_collection_value(c);
-  v3 = v3.substr(0, v3.size() - 9);
+  v3 = v3.substr(0, v3.size() - 17);
   v3[0] = 3;
   auto back = decode_collection_value(v3);
   ASSERT_TRUE(back.ok()) << back.status();
@@ -137,8 +137,10 @@ TEST(PointRecordTest, CollectionValueVersion4HoldsIvfPqAndQuantizationSettings) 
   sq8.config.quantization = Quantization::kSq8;
   sq8.config.refine_factor = 3;
   for (const StoredCollection& c : {pq, sq8}) {
-    const std::string v4 = encode_collection_value(c);
-    EXPECT_EQ(v4[0], 4);
+    // A version-4 record: the version-5 encoding without the sharding parameters.
+    std::string v4 = encode_collection_value(c);
+    v4 = v4.substr(0, v4.size() - 8);
+    v4[0] = 4;
     auto back = decode_collection_value(v4);
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_EQ(*back, c);
@@ -152,6 +154,34 @@ TEST(PointRecordTest, CollectionValueVersion4HoldsIvfPqAndQuantizationSettings) 
     unknown_kind[10] = 4;
     MERIDIAN_EXPECT_CODE(decode_collection_value(unknown_kind), absl::StatusCode::kDataLoss);
   }
+}
+
+TEST(PointRecordTest, CollectionValueVersion5HoldsShardingSettings) {
+  StoredCollection c{9, {"sharded", 16, Metric::kDot, IndexKind::kFlat}};
+  c.config.shard_count = 12;
+  c.config.replication_factor = 3;
+  const std::string v5 = encode_collection_value(c);
+  EXPECT_EQ(v5[0], 5);
+  auto back = decode_collection_value(v5);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->config.shard_count, 12u);
+  EXPECT_EQ(back->config.replication_factor, 3u);
+  EXPECT_EQ(*back, c);
+  MERIDIAN_EXPECT_CODE(decode_collection_value(v5.substr(0, v5.size() - 1)),
+                       absl::StatusCode::kDataLoss);
+  MERIDIAN_EXPECT_CODE(decode_collection_value(v5 + "x"), absl::StatusCode::kDataLoss);
+  // A shard count of 0 (or above 256) is corruption, not a collection.
+  std::string zero_shards = v5;
+  for (size_t i = 0; i < 4; ++i) zero_shards[v5.size() - 8 + i] = 0;
+  MERIDIAN_EXPECT_CODE(decode_collection_value(zero_shards), absl::StatusCode::kDataLoss);
+
+  // An older record means one shard on every node.
+  std::string v4 = v5.substr(0, v5.size() - 8);
+  v4[0] = 4;
+  auto old = decode_collection_value(v4);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->config.shard_count, 1u);
+  EXPECT_EQ(old->config.replication_factor, 0u);
 }
 
 }  // namespace
