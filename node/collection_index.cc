@@ -230,8 +230,7 @@ void CollectionIndex::run_build(Job& job) {
     Slot published;
     published.segment = *built;
     published.seq = next_seq_++;
-    published.needs_save =
-        *built != nullptr && options_.files.enabled() && (*built)->kind() == Segment::Kind::kHnsw;
+    published.needs_save = *built != nullptr && options_.files.enabled();
     size_t position = slots_.size();
     for (const Job::Source& source : job.sources) {
       auto it = std::find_if(slots_.begin(), slots_.end(),
