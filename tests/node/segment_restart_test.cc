@@ -4,7 +4,7 @@
 // are never served from it, encrypted files round-trip under the key ring, and dropping a
 // collection removes its files; the same for IVF-Flat (float32 and sq8) and IVF-PQ segments,
 // which reload without training again. Also filtered IVF-Flat recall at 50%, 10% and 1%
-// selectivity.
+// selectivity, and sq8 IVF-Flat recall against float32 at the default nprobe.
 #include <algorithm>
 #include <fstream>
 #include <random>
@@ -493,6 +493,85 @@ TEST_F(SegmentRestartTest, FilteredIvfRecallAtFiftyTenAndOnePercentSelectivity) 
   MERIDIAN_EXPECT_CODE(
       node_->search("ivf", std::vector<float>(queries.begin(), queries.begin() + dim), bad),
       absl::StatusCode::kInvalidArgument);
+}
+
+// Gaussian points around 50 random centres (clustered like real embeddings): the fallback when
+// sift5k is absent.
+std::vector<float> clustered_vectors(size_t n, uint32_t dim, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g;
+  std::vector<float> centres(50 * dim);
+  for (float& c : centres) c = 3.0f * g(rng);
+  std::vector<float> out(n * dim);
+  for (size_t i = 0; i < n; ++i) {
+    const float* c = centres.data() + (rng() % 50) * dim;
+    for (uint32_t d = 0; d < dim; ++d) out[i * dim + d] = c[d] + g(rng);
+  }
+  return out;
+}
+
+// Unfiltered recall@10 (l2) of a collection at its default nprobe against brute force.
+double recall_at_default_nprobe(Node& node, const std::string& name, const std::vector<float>& base,
+                                const std::vector<float>& queries, uint32_t dim) {
+  auto hits = node.search(name, queries, SearchParams{10, false, false, 0});
+  EXPECT_TRUE(hits.ok()) << hits.status();
+  if (!hits.ok()) return 0;
+  size_t found = 0, wanted = 0;
+  for (size_t q = 0; q < queries.size() / dim; ++q) {
+    std::vector<std::pair<double, uint64_t>> scored;
+    for (size_t i = 0; i < base.size() / dim; ++i) {
+      double d = 0;
+      for (uint32_t j = 0; j < dim; ++j) {
+        const double diff = double(base[i * dim + j]) - queries[q * dim + j];
+        d += diff * diff;
+      }
+      scored.emplace_back(d, i);
+    }
+    std::partial_sort(scored.begin(), scored.begin() + 10, scored.end());
+    std::set<uint64_t> truth;
+    for (size_t j = 0; j < 10; ++j) truth.insert(scored[j].second);
+    for (const auto& h : (*hits)[q]) found += truth.count(h.id.as_number());
+    wanted += truth.size();
+  }
+  return static_cast<double>(found) / static_cast<double>(wanted);
+}
+
+// ivf_flat with quantization sq8 against float32 ivf_flat, both at the default nprobe and with
+// every point in sealed segments: recall@10 within 0.01, and at least 0.95 (what the issue asks
+// of IVF at default parameters) on sift5k and on the generated fallback (CI has no datasets).
+TEST_F(SegmentRestartTest, IvfFlatSq8RecallCloseToFloat32AtDefaultNprobe) {
+  uint32_t dim = 32;
+  std::vector<float> base, queries;
+  if (auto dir = ::meridian::testing::dataset_dir("sift5k")) {
+    auto b = cli::read_fvecs((*dir / "sift5k_base.fvecs").string());
+    auto q = cli::read_fvecs((*dir / "sift5k_query.fvecs").string());
+    MERIDIAN_ASSERT_OK(b.status());
+    MERIDIAN_ASSERT_OK(q.status());
+    dim = b->dim;
+    base = b->data;
+    queries.assign(q->data.begin(), q->data.begin() + std::min<size_t>(q->rows(), 200) * dim);
+    std::printf("dataset: sift5k\n");
+  } else {
+    std::printf("dataset: generated clusters (sift5k not found)\n");
+    base = clustered_vectors(4900, dim, 21);
+    queries = clustered_vectors(200, dim, 22);
+  }
+  CollectionConfig f32{.name = "f32", .dim = dim, .index_kind = IndexKind::kIvfFlat};
+  f32.segment_seal_points = 700;
+  CollectionConfig sq8 = f32;
+  sq8.name = "sq8";
+  sq8.quantization = Quantization::kSq8;
+  for (const CollectionConfig& config : {f32, sq8}) {
+    load(config, base);
+    const SegmentStats s = settled(config.name);
+    EXPECT_EQ(s.growing_points, 0u);
+    EXPECT_EQ(s.sealed_points, base.size() / dim);
+  }
+  const double r32 = recall_at_default_nprobe(*node_, "f32", base, queries, dim);
+  const double r8 = recall_at_default_nprobe(*node_, "sq8", base, queries, dim);
+  std::printf("ivf_flat recall@10 at default nprobe: float32 %.4f, sq8 %.4f\n", r32, r8);
+  EXPECT_GE(r8, r32 - 0.01);
+  EXPECT_GE(r8, 0.95);
 }
 
 // 30% of 30000 points is above the planner's exact-scan thresholds for IVF: the filter is
