@@ -40,8 +40,8 @@ class SegmentRestartTest : public NodeFixture {
     NodeOptions options;
     options.segment_dir = dir_.path() / "segments";
     options.segment_keys = keys_;
-    // One build thread: HNSW graphs are then reproducible, so the checks below are too (a
-    // multi-threaded build may leave a few nodes unreachable, differently on each run).
+    // One build thread: HNSW graphs are then reproducible, so the checks below (exact scores
+    // before and after a restart) are too.
     options.index_build_threads = 1;
     return options;
   }
