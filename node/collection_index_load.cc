@@ -88,7 +88,7 @@ absl::Status CollectionIndex::load(std::span<const uint64_t> labels, std::span<c
   if (ids.size() != n || vectors.size() != n * spec_.dim) {
     return absl::InvalidArgumentError("labels, ids and vectors of different lengths");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::shared_mutex> lock(mu_);
   std::vector<bool> claimed(n, false);
   if (approximate() && options_.files.enabled()) load_files(labels, ids, vectors, claimed);
   size_t remaining = 0;
