@@ -30,8 +30,9 @@ struct FlatIndexOptions {
   std::optional<Isa> isa;
 };
 
-// Exact search over every stored vector. Not thread-safe: callers serialise all calls, const
-// ones included (a later version may keep scratch buffers between searches).
+// Exact search over every stored vector. Thread safety: const methods (search, vector_of, ...)
+// may run concurrently with each other; search keeps its buffers per call (BLIS's sgemm may be
+// called from several threads). add and remove must not overlap with any other call.
 class FlatIndex {
  public:
   using Neighbor = index::Neighbor;

@@ -30,6 +30,7 @@ namespace meridian::index {
 
 namespace internal {
 struct HnswCandidate;
+struct HnswNodeSync;
 struct HnswScratch;
 }  // namespace internal
 
@@ -178,6 +179,11 @@ class HnswIndex {
       std::span<const float> queries, size_t k, size_t ef = 0,
       const LabelFilter* filter = nullptr) const;
 
+  // Live nodes that a breadth-first walk of the level-0 graph from the entry point does not
+  // reach (through live and deleted nodes alike). A search can only ever return reachable nodes,
+  // so a sound build leaves this at 0; a diagnostic for tests and tools, O(nodes + links).
+  size_t unreachable_count() const;
+
   // A fresh index with the same dim, metric and params holding only the live points (inserted in
   // node order with `threads` workers): repairs the graph after many deletes.
   absl::StatusOr<std::unique_ptr<HnswIndex>> rebuild_without_deleted(size_t threads = 1) const;
@@ -206,16 +212,19 @@ class HnswIndex {
   // live node with the same label. Requires node_count_ < capacity_.
   uint32_t append_node(uint64_t label, std::span<const float> vector, uint32_t level);
   void reserve_nodes(size_t nodes);
-  // INSERT: links node `node` into the graph. `locks` is null unless other threads insert too.
-  void insert_node(uint32_t node, std::mutex* locks, internal::HnswScratch& scratch);
+  // INSERT: links node `node` into the graph. `sync` (per-node locks and completion flags) is null
+  // unless other threads insert too.
+  void insert_node(uint32_t node, internal::HnswNodeSync* sync, internal::HnswScratch& scratch);
   // Greedy walk at `level` (SEARCH-LAYER with ef = 1) from `*best` towards the query that
-  // `score` (node -> distance, lower is better) measures.
+  // `score` (node -> distance, lower is better) measures. With `sync`, every list but that of
+  // `self` (the node being inserted) is read once its node is complete, under its node's lock.
   template <typename Score>
-  void greedy_closest(const Score& score, int level, Candidate* best, std::mutex* locks) const;
+  void greedy_closest(const Score& score, int level, Candidate* best, uint32_t self,
+                      internal::HnswNodeSync* sync) const;
   // SEARCH-LAYER during INSERT: the ef closest nodes (deleted included) to `query` at `level`,
-  // left in scratch.results as a max-heap.
-  void search_layer(const float* query, Candidate entry, int level, size_t ef, std::mutex* locks,
-                    internal::HnswScratch& scratch) const;
+  // left in scratch.results as a max-heap. `self` and `sync` as for greedy_closest.
+  void search_layer(const float* query, Candidate entry, int level, size_t ef, uint32_t self,
+                    internal::HnswNodeSync* sync, internal::HnswScratch& scratch) const;
   // SEARCH-LAYER at level 0 for queries: the ef best accepted nodes by `score` in
   // scratch.results.
   template <bool kMasked, typename Score>
@@ -235,7 +244,7 @@ class HnswIndex {
                                   std::vector<Candidate>& selected) const;
   // Adds the link neighbour -> node at `level`, shrinking the neighbour's list with the
   // heuristic when full.
-  void connect_back(uint32_t neighbour, uint32_t node, int level, std::mutex* locks,
+  void connect_back(uint32_t neighbour, uint32_t node, int level, internal::HnswNodeSync* sync,
                     internal::HnswScratch& scratch);
   void search_one(const float* query, size_t k, size_t ef, const LabelFilter* filter,
                   internal::HnswScratch& scratch, std::vector<Neighbor>& out) const;

@@ -4,6 +4,7 @@
 #include "node/collection_index.h"
 
 #include <algorithm>
+#include <shared_mutex>
 
 #include "absl/strings/str_cat.h"
 #include "index/vector_check.h"
@@ -64,7 +65,7 @@ absl::Status CollectionIndex::add(uint64_t label, const PointId& id,
                                   std::span<const float> vector) {
   // Checked before the old version is removed, so a rejected vector changes nothing.
   if (auto s = index::check_vector(vector, spec_.dim); !s.ok()) return s;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::shared_mutex> lock(mu_);
   remove_locked(label);
   if (auto s = growing_.add(label, id, vector); !s.ok()) return s;
   ++live_;
@@ -73,7 +74,7 @@ absl::Status CollectionIndex::add(uint64_t label, const PointId& id,
 }
 
 bool CollectionIndex::remove(uint64_t label) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::shared_mutex> lock(mu_);
   if (!remove_locked(label)) return false;
   schedule_locked();
   return true;
@@ -96,7 +97,7 @@ bool CollectionIndex::remove_locked(uint64_t label) {
 }
 
 size_t CollectionIndex::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   return live_;
 }
 
@@ -180,7 +181,7 @@ std::optional<CollectionIndex::Job> CollectionIndex::pick_job_locked() {
 bool CollectionIndex::step() {
   std::optional<Job> job;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::shared_mutex> lock(mu_);
     job = pick_job_locked();
   }
   if (!job) return false;
@@ -214,7 +215,7 @@ void CollectionIndex::run_build(Job& job) {
     log_error(absl::StrCat("collection '", options_.files.collection,
                            "': a segment build failed; its points stay searchable exactly: ",
                            built.status().ToString()));
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::shared_mutex> lock(mu_);
     for (const Job::Source& source : job.sources) {
       if (Slot* s = slot_with_seq(source.seq)) {
         s->busy = false;
@@ -227,12 +228,11 @@ void CollectionIndex::run_build(Job& job) {
 
   std::vector<std::filesystem::path> superseded;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::shared_mutex> lock(mu_);
     Slot published;
     published.segment = *built;
     published.seq = next_seq_++;
-    published.needs_save =
-        *built != nullptr && options_.files.enabled() && (*built)->kind() == Segment::Kind::kHnsw;
+    published.needs_save = *built != nullptr && options_.files.enabled();
     size_t position = slots_.size();
     for (const Job::Source& source : job.sources) {
       auto it = std::find_if(slots_.begin(), slots_.end(),
@@ -269,7 +269,7 @@ void CollectionIndex::run_save(Job& job) {
                              "points at the next start): ",
                              saved.ToString()));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::shared_mutex> lock(mu_);
   if (Slot* s = slot_with_seq(job.seq)) {
     s->busy = false;
     s->needs_save = false;
@@ -285,7 +285,9 @@ absl::StatusOr<std::vector<std::vector<index::Neighbor>>> CollectionIndex::searc
   }
   const size_t nq = queries.size() / spec_.dim;
   const SegmentKnobs knobs{ef, nprobe, filter == nullptr ? 1.0 : filter_fraction};
-  std::lock_guard<std::mutex> lock(mu_);
+  // Shared: every segment's search is const and keeps its scratch per call (HNSW: a pool under
+  // its own mutex), and writers (add, remove, publish) take the lock exclusively.
+  std::shared_lock<std::shared_mutex> lock(mu_);
   if (slots_.empty()) return growing_.search(queries, k, filter);
   std::vector<index::TopK> tops(nq, index::TopK(k, index::higher_is_better(spec_.metric)));
   auto merge = [&](const std::vector<std::vector<index::Neighbor>>& lists) {
@@ -312,7 +314,7 @@ absl::StatusOr<std::vector<std::vector<index::Neighbor>>> CollectionIndex::searc
 
 std::vector<std::vector<index::Neighbor>> CollectionIndex::exact_search(
     std::span<const float> queries, size_t k, std::span<const uint64_t> labels) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   auto vector_at = [&](size_t i) -> std::span<const float> {
     const uint64_t label = labels[i];
     std::span<const float> v = growing_.vector_of(label);
@@ -328,7 +330,7 @@ std::vector<std::vector<index::Neighbor>> CollectionIndex::exact_search(
 }
 
 std::vector<float> CollectionIndex::vector_of(uint64_t label) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   std::span<const float> v = growing_.vector_of(label);
   if (v.empty()) {
     for (auto it = slots_.rbegin(); it != slots_.rend() && v.empty(); ++it) {
@@ -339,7 +341,7 @@ std::vector<float> CollectionIndex::vector_of(uint64_t label) const {
 }
 
 SegmentStats CollectionIndex::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   SegmentStats out = counters_;
   out.growing_points = growing_.size();
   for (const Slot& s : slots_) {

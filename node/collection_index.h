@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <vector>
 
@@ -58,9 +59,10 @@ struct SegmentStats {
   uint64_t rejected_files = 0;    // segment files load() could not use (logged)
 };
 
-// Thread safety: every method may be called from any thread (one std::mutex; searches of one
-// collection run one at a time). The builder thread takes the same mutex only to pick its work
-// and to publish; an index build itself runs without it.
+// Thread safety: every method may be called from any thread. One reader-writer lock: searches,
+// exact_search, vector_of, size and stats share it (searches of one collection run in parallel);
+// add, remove and load take it exclusively. The builder thread takes it exclusively only to pick
+// its work and to publish; an index build itself runs without it.
 class CollectionIndex {
  public:
   explicit CollectionIndex(const CollectionConfig& config, SegmentOptions options = {});
@@ -150,7 +152,7 @@ class CollectionIndex {
   const SegmentPolicy policy_;
   const SegmentOptions options_;
 
-  mutable std::mutex mu_;
+  mutable std::shared_mutex mu_;
   GrowingSegment growing_;   // guarded by mu_
   std::vector<Slot> slots_;  // guarded by mu_; oldest first
   size_t live_ = 0;          // guarded by mu_; live points over all segments

@@ -59,7 +59,7 @@ void CollectionIndex::load_files(std::span<const uint64_t> labels, std::span<con
       auto it = point_of.find(contents->ids[r]);
       if (it == point_of.end() || claimed[it->second]) continue;
       const size_t i = it->second;
-      if (!same_vector(contents->hnsw->vector_of_label(r),
+      if (!same_vector(contents->vector_at(static_cast<uint32_t>(r)),
                        vectors.subspan(i * spec_.dim, spec_.dim), spec_.metric)) {
         continue;  // re-upserted with another vector while the file was not rewritten
       }
@@ -73,8 +73,7 @@ void CollectionIndex::load_files(std::span<const uint64_t> labels, std::span<con
       continue;
     }
     Slot slot;
-    slot.segment = std::make_shared<const HnswSegment>(
-        std::move(contents->hnsw), std::move(row_labels), std::move(contents->ids));
+    slot.segment = std::move(*contents).into_segment(std::move(row_labels));
     slot.seq = file.seq;
     slot.has_file = true;
     live_ += live;
@@ -89,7 +88,7 @@ absl::Status CollectionIndex::load(std::span<const uint64_t> labels, std::span<c
   if (ids.size() != n || vectors.size() != n * spec_.dim) {
     return absl::InvalidArgumentError("labels, ids and vectors of different lengths");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::shared_mutex> lock(mu_);
   std::vector<bool> claimed(n, false);
   if (approximate() && options_.files.enabled()) load_files(labels, ids, vectors, claimed);
   size_t remaining = 0;
@@ -124,7 +123,7 @@ absl::Status CollectionIndex::load(std::span<const uint64_t> labels, std::span<c
     Slot slot;
     slot.segment = *std::move(built);
     slot.seq = next_seq_++;
-    slot.needs_save = options_.files.enabled() && slot.segment->kind() == Segment::Kind::kHnsw;
+    slot.needs_save = options_.files.enabled();
     slots_.push_back(std::move(slot));
     live_ += remaining;
     ++counters_.built_at_start;

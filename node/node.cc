@@ -144,7 +144,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::open(storage::Store& store, NodeOpti
   std::unique_ptr<Node> node(new Node(store, std::move(options)));
   auto collections = store.list_collections();
   if (!collections.ok()) return collections.status();
-  absl::MutexLock lock(&node->mu_);
+  AnnotatedWriterLock lock(&node->mu_);
   for (const auto& stored : *collections) {
     if (auto s = node->load_collection(stored); !s.ok()) return s;
   }
@@ -209,7 +209,7 @@ CollectionInfo Node::info_of(const Collection& c) {
 
 absl::StatusOr<CollectionInfo> Node::create_collection(const CollectionConfig& config) {
   if (auto s = validate_collection_config(config); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
+  AnnotatedWriterLock lock(&mu_);
   if (collections_.contains(config.name)) {
     return absl::AlreadyExistsError(absl::StrCat("collection '", config.name, "' already exists"));
   }
@@ -267,21 +267,21 @@ absl::Status Node::create_local(const CollectionConfig& config) {
 }
 
 absl::StatusOr<std::vector<CollectionInfo>> Node::list_collections() const {
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   std::vector<CollectionInfo> out;
   for (const auto& [name, collection] : collections_) out.push_back(info_of(*collection));
   return out;
 }
 
 absl::StatusOr<CollectionInfo> Node::collection_info(const std::string& name) const {
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   auto c = find(name);
   if (!c.ok()) return c.status();
   return info_of(**c);
 }
 
 absl::Status Node::drop_collection(const std::string& name) {
-  absl::MutexLock lock(&mu_);
+  AnnotatedWriterLock lock(&mu_);
   if (auto c = find(name); !c.ok()) return c.status();
   // The catalog first: a crash before the local drop is finished at the next start.
   if (auto s = catalog_.drop(name); !s.ok()) return s;
@@ -310,7 +310,7 @@ const CollectionConfig& Node::local_config(const std::string& name) const {
 }
 
 std::vector<ReplicaAdvert> Node::local_replicas() const {
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   std::vector<ReplicaAdvert> out;
   for (const auto& [name, c] : collections_) {
     auto bound = bindings_.find(name);
@@ -332,7 +332,7 @@ absl::Status consistency_deadline_exceeded(absl::Duration waited) {
 absl::StatusOr<WriteOutcome> Node::upsert(const std::string& collection,
                                           std::vector<storage::PointRecord> points) {
   if (auto s = validate_batch_size(points.size(), "points"); !s.ok()) return s;
-  absl::ReleasableMutexLock lock(&mu_);
+  AnnotatedReleasableWriterLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
   const CollectionConfig& config = (*c)->stored.config;
@@ -359,7 +359,7 @@ absl::Status Node::apply_to_index(Collection& c, const ReplicaWrite& write) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<WriteOutcome> Node::finish_local_write(absl::ReleasableMutexLock& lock,
+absl::StatusOr<WriteOutcome> Node::finish_local_write(AnnotatedReleasableWriterLock& lock,
                                                       Collection& c, const std::string& collection,
                                                       absl::StatusOr<ReplicaWrite> write) {
   if (!write.ok()) return write.status();
@@ -386,7 +386,7 @@ absl::StatusOr<Node::Collection*> Node::find_replica(const std::string& name,
 absl::Status Node::apply_remote(const std::string& collection, crdt::ReplicaId peer,
                                 const crdt::PointSet& delta, std::optional<uint64_t> peer_seq,
                                 crdt::ReplicaId expected_replica) {
-  absl::MutexLock lock(&mu_);
+  AnnotatedWriterLock lock(&mu_);
   auto c = find_replica(collection, expected_replica);
   if (!c.ok()) return c.status();
   // A peer's vectors are checked as a client's are: the index must accept every version that can
@@ -403,7 +403,7 @@ absl::Status Node::apply_remote(const std::string& collection, crdt::ReplicaId p
 }
 
 absl::StatusOr<crdt::ReplicaId> Node::replica_id(const std::string& collection) const {
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
   return (*c)->replica->replica_id();
@@ -411,7 +411,7 @@ absl::StatusOr<crdt::ReplicaId> Node::replica_id(const std::string& collection) 
 
 absl::StatusOr<uint64_t> Node::joined_through(const std::string& collection,
                                               crdt::ReplicaId peer) const {
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
   return (*c)->replica->joined_through(peer);
@@ -419,7 +419,7 @@ absl::StatusOr<uint64_t> Node::joined_through(const std::string& collection,
 
 absl::StatusOr<std::shared_ptr<CollectionReplica>> Node::replica(
     const std::string& collection) const {
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
   return (*c)->replica;
@@ -427,7 +427,7 @@ absl::StatusOr<std::shared_ptr<CollectionReplica>> Node::replica(
 
 absl::StatusOr<uint64_t> Node::trim_replication_log(const std::string& collection,
                                                     crdt::ReplicaId expected_replica) {
-  absl::MutexLock lock(&mu_);
+  AnnotatedWriterLock lock(&mu_);
   auto c = find_replica(collection, expected_replica);
   if (!c.ok()) return c.status();
   return (*c)->replica->trim_log();
@@ -436,7 +436,7 @@ absl::StatusOr<uint64_t> Node::trim_replication_log(const std::string& collectio
 absl::StatusOr<WriteOutcome> Node::remove(const std::string& collection,
                                           std::span<const PointId> ids) {
   if (auto s = validate_batch_size(ids.size(), "ids"); !s.ok()) return s;
-  absl::ReleasableMutexLock lock(&mu_);
+  AnnotatedReleasableWriterLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
   return finish_local_write(lock, **c, collection, (*c)->replica->remove(ids));
@@ -464,7 +464,7 @@ absl::StatusOr<WriteOutcome> Node::update_payload(const std::string& collection,
   if (!normalized.ok()) return normalized.status();
   auto fields = split_payload(*normalized);
   if (!fields.ok()) return fields.status();
-  absl::ReleasableMutexLock lock(&mu_);
+  AnnotatedReleasableWriterLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
   return finish_local_write(lock, **c, collection,
@@ -476,7 +476,7 @@ absl::StatusOr<WriteOutcome> Node::delete_payload_keys(const std::string& collec
                                                        const std::vector<std::string>& keys) {
   if (auto s = validate_batch_size(ids.size(), "ids"); !s.ok()) return s;
   if (keys.empty()) return absl::InvalidArgumentError("no payload keys given");
-  absl::ReleasableMutexLock lock(&mu_);
+  AnnotatedReleasableWriterLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
   return finish_local_write(lock, **c, collection, (*c)->replica->delete_payload_keys(ids, keys));
@@ -489,7 +489,7 @@ absl::StatusOr<bool> Node::token_satisfied(const std::string& collection,
     return absl::InvalidArgumentError(
         absl::StrCat("malformed consistency token: ", vv.status().message()));
   }
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
   return (*c)->replica->dominates(*vv);
@@ -503,7 +503,7 @@ absl::Status Node::await_token(const std::string& collection, std::string_view t
         absl::StrCat("malformed consistency token: ", vv.status().message()));
   }
   const absl::Duration wait = timeout.value_or(options_.consistency_wait);
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   absl::Status found = absl::OkStatus();
   // Re-evaluated whenever the lock is released by a writer: a write or merge may satisfy it.
   auto caught_up = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
@@ -514,23 +514,25 @@ absl::Status Node::await_token(const std::string& collection, std::string_view t
     }
     return (*c)->replica->dominates(*vv);
   };
-  if (!mu_.AwaitWithTimeout(absl::Condition(&caught_up), wait)) {
-    return consistency_deadline_exceeded(wait);
-  }
+  // Await releases and re-takes the lock (shared) while it waits: tell TSan (annotated_lock.h).
+  annotate_released(&mu_, false);
+  const bool reached = mu_.AwaitWithTimeout(absl::Condition(&caught_up), wait);
+  annotate_acquired(&mu_, false);
+  if (!reached) return consistency_deadline_exceeded(wait);
   return found;
 }
 
 absl::StatusOr<std::vector<std::optional<storage::PointRecord>>> Node::get(
     const std::string& collection, std::span<const PointId> ids) const {
   if (auto s = validate_batch_size(ids.size(), "ids"); !s.ok()) return s;
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
   return count_integrity(store_.get_points((*c)->stored.id, ids));
 }
 
 absl::StatusOr<uint64_t> Node::count(const std::string& collection) const {
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
   return (*c)->index.size();
@@ -543,7 +545,7 @@ absl::StatusOr<storage::ScrollPage> Node::scroll(const std::string& collection,
     return absl::InvalidArgumentError(
         absl::StrCat("scroll limit ", limit, " exceeds the maximum of ", kMaxScrollLimit));
   }
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
   return count_integrity(store_.scroll((*c)->stored.id, cursor, limit));
@@ -553,7 +555,6 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Node::search(const std::stri
                                                                  std::span<const float> queries,
                                                                  const SearchParams& params) const {
   if (auto s = validate_top_k(params.k); !s.ok()) return s;
-  // Exclusive: FlatIndex keeps scratch space, so even searches must not overlap.
   if (params.ef > kMaxHnswEf) {
     return absl::InvalidArgumentError(
         absl::StrCat("ef = ", params.ef, " exceeds the limit of ", kMaxHnswEf));
@@ -568,7 +569,10 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Node::search(const std::stri
     if (!parsed.ok()) return parsed.status();
     filter = *std::move(parsed);
   }
-  absl::MutexLock lock(&mu_);
+  // Shared: a search only reads the node's maps and the payload index (writers hold mu_
+  // exclusively), and the collection's index synchronises its own segments (a reader-writer lock
+  // of its own; builds publish under it), so searches run in parallel.
+  AnnotatedReaderLock lock(&mu_);
   auto c = find(collection);
   if (!c.ok()) return c.status();
   const CollectionConfig& config = (*c)->stored.config;
@@ -650,7 +654,7 @@ absl::StatusOr<std::vector<std::vector<index::Neighbor>>> Node::filtered_neighbo
 }
 
 NodeStats Node::stats() const {
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   NodeStats s;
   for (const auto& [name, c] : collections_) {
     s.collections += name.find('@') == std::string::npos;  // shard 0 (or the only shard)

@@ -26,6 +26,7 @@
 #include "crdt/hlc.h"
 #include "crdt/point_set.h"
 #include "crypto/key_ring.h"
+#include "node/annotated_lock.h"
 #include "node/cluster_membership.h"
 #include "node/collection_catalog.h"
 #include "node/collection_index.h"
@@ -239,8 +240,8 @@ class Node {
   absl::Status apply_to_index(Collection& c, const ReplicaWrite& write);
   // The end of every local write: applies `write` to the index, releases `lock` and reports the
   // write's log entry to options_.on_local_commit.
-  absl::StatusOr<WriteOutcome> finish_local_write(absl::ReleasableMutexLock& lock, Collection& c,
-                                                  const std::string& collection,
+  absl::StatusOr<WriteOutcome> finish_local_write(AnnotatedReleasableWriterLock& lock,
+                                                  Collection& c, const std::string& collection,
                                                   absl::StatusOr<ReplicaWrite> write);
   // The collection `name` whose replica is `expected_replica` (any when 0); NotFound otherwise.
   absl::StatusOr<Collection*> find_replica(const std::string& name,
@@ -253,7 +254,7 @@ class Node {
   // filtered HNSW traversal or an exact scan of the matching points).
   absl::StatusOr<std::vector<std::vector<index::Neighbor>>> filtered_neighbours(
       const Collection& c, std::span<const float> queries, const SearchParams& params,
-      const PayloadFilter& filter) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      const PayloadFilter& filter) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status load_collection(const storage::StoredCollection& stored)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<Collection*> find(const std::string& name) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -280,6 +281,8 @@ class Node {
   storage::Store& store_;
   NodeOptions options_;
   mutable std::atomic<uint64_t> integrity_failures_{0};
+  // Always taken through the Annotated*Lock types (annotated_lock.h), so ThreadSanitizer sees it.
+  // Searches take it shared; writes, creates and drops exclusively.
   mutable absl::Mutex mu_;
   absl::btree_map<std::string, std::unique_ptr<Collection>> collections_ ABSL_GUARDED_BY(mu_);
   CollectionCatalog catalog_ ABSL_GUARDED_BY(mu_);

@@ -37,18 +37,18 @@ absl::Status Node::persist_catalog() const {
 }
 
 std::vector<CatalogEntry> Node::catalog_entries() const {
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   return catalog_.entries();
 }
 
 std::vector<CatalogEntry> Node::catalog_conflicts(const std::string& collection) const {
-  absl::ReaderMutexLock lock(&mu_);
+  AnnotatedReaderLock lock(&mu_);
   return catalog_.conflicts(collection);
 }
 
 absl::StatusOr<std::vector<std::string>> Node::merge_catalog(
     const std::vector<CatalogEntry>& entries) {
-  absl::MutexLock lock(&mu_);
+  AnnotatedWriterLock lock(&mu_);
   if (!catalog_.merge(entries)) return std::vector<std::string>{};
   if (auto s = persist_catalog(); !s.ok()) return s;
   return reconcile_catalog();

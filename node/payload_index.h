@@ -15,8 +15,9 @@ namespace meridian::node {
 
 // Keeps, per label, the scalar values of each top-level payload field (strings, integers,
 // doubles, booleans, and the scalar elements of arrays; objects and nulls are not filterable and
-// not kept). Field names are interned once per collection. Not thread-safe: the node serialises
-// every call under its lock.
+// not kept). Field names are interned once per collection. Thread safety: const methods
+// (matches, matching) may run concurrently with each other (searches under the node's reader
+// lock); put and erase must not overlap with any call (the node takes its lock exclusively).
 class PayloadIndex {
  public:
   // Replaces the values kept for `label` with those of `payload_json` (a JSON object or "");

@@ -70,6 +70,11 @@ uint32_t ivf_lists_for(uint32_t configured, size_t n) {
   return static_cast<uint32_t>(std::max(1.0, lists));
 }
 
+uint32_t ivf_lists_of(const SegmentSpec& spec, size_t n) {
+  return std::min<uint32_t>(ivf_lists_for(spec.ivf_nlist, n),
+                            static_cast<uint32_t>(std::min<size_t>(n, kMaxIvfNlist)));
+}
+
 uint32_t ivf_default_nprobe(uint32_t nlist) {
   return std::min(nlist, std::max<uint32_t>(8, (nlist + 7) / 8));
 }
@@ -162,8 +167,7 @@ absl::StatusOr<std::shared_ptr<const Segment>> build_sealed_segment(
     }
     case IndexKind::kIvfFlat: {
       index::IvfFlatParams params;
-      params.nlist = std::min<uint32_t>(ivf_lists_for(spec.ivf_nlist, n),
-                                        static_cast<uint32_t>(std::min<size_t>(n, kMaxIvfNlist)));
+      params.nlist = ivf_lists_of(spec, n);
       params.quantization = spec.ivf_quantization;
       params.refine_factor = spec.ivf_refine_factor;
       auto ivf = index::IvfFlatIndex::create(spec.dim, spec.metric, params);
@@ -174,8 +178,7 @@ absl::StatusOr<std::shared_ptr<const Segment>> build_sealed_segment(
     }
     case IndexKind::kIvfPq: {
       index::IvfPqParams params;
-      params.nlist = std::min<uint32_t>(ivf_lists_for(spec.ivf_nlist, n),
-                                        static_cast<uint32_t>(std::min<size_t>(n, kMaxIvfNlist)));
+      params.nlist = ivf_lists_of(spec, n);
       params.m = std::min(spec.pq_m, spec.dim);
       params.refine_factor = spec.pq_refine_factor;
       auto pq = index::IvfPqIndex::create(spec.dim, spec.metric, params);

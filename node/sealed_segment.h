@@ -73,6 +73,7 @@ class IvfFlatSegment final : public Segment {
       std::span<const float> queries, size_t k, const SegmentKnobs& knobs,
       const index::LabelFilter* filter) const override;
   uint32_t nlist() const { return ivf_->nlist(); }
+  const index::IvfFlatIndex& ivf_flat() const { return *ivf_; }
 
  private:
   std::unique_ptr<index::IvfFlatIndex> ivf_;
@@ -96,6 +97,10 @@ class IvfPqSegment final : public Segment {
   std::unique_ptr<index::IvfPqIndex> pq_;
   std::shared_ptr<const SegmentRows> rows_;
 };
+
+// The IVF lists a segment of n points is built with: ivf_lists_for(spec.ivf_nlist, n), at most
+// min(n, kMaxIvfNlist).
+uint32_t ivf_lists_of(const SegmentSpec& spec, size_t n);
 
 // Builds a sealed segment of `spec`'s kind over `rows` (all live; none kDeadRow) with `threads`
 // workers (HNSW). InvalidArgument for an empty row set or a flat spec; errors of the index build.

@@ -11,11 +11,13 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "crypto/sealed_file_reader.h"
 #include "crypto/sealed_file_writer.h"
+#include "index/vector_check.h"
 
 namespace meridian::node {
 namespace {
@@ -25,7 +27,10 @@ static_assert(std::endian::native == std::endian::little,
 
 constexpr std::string_view kMagic = "MSEG";
 constexpr uint8_t kVersion = 1;
+// Kinds as Segment::Kind: 1 hnsw, 2 ivf_flat, 3 ivf_pq.
 constexpr uint8_t kKindHnsw = 1;
+constexpr uint8_t kKindIvfFlat = 2;
+constexpr uint8_t kKindIvfPq = 3;
 constexpr size_t kHeaderBytes = 4 + 4 + 4 + 8;  // magic, version/kind/metric/reserved, dim, rows
 constexpr size_t kChecksumBytes = crypto_generichash_BYTES;  // BLAKE2b-256
 constexpr std::string_view kSuffix = ".mseg";
@@ -174,14 +179,39 @@ std::vector<SegmentFileName> list_segment_files(const SegmentFiles& files) {
   return out;
 }
 
+std::span<const float> SegmentFileContents::vector_at(uint32_t row) const {
+  if (hnsw != nullptr) return hnsw->vector_of_label(row);
+  const size_t dim = ids.empty() ? 0 : vectors.size() / ids.size();
+  return std::span<const float>(vectors).subspan(size_t{row} * dim, dim);
+}
+
+std::shared_ptr<const Segment> SegmentFileContents::into_segment(std::vector<uint64_t> labels) && {
+  if (hnsw != nullptr) {
+    return std::make_shared<const HnswSegment>(std::move(hnsw), std::move(labels), std::move(ids));
+  }
+  auto rows = std::make_shared<SegmentRows>();
+  rows->labels = std::move(labels);
+  rows->ids = std::move(ids);
+  rows->vectors = std::move(vectors);
+  if (ivf_flat != nullptr) {
+    return std::make_shared<const IvfFlatSegment>(std::move(ivf_flat), std::move(rows));
+  }
+  return std::make_shared<const IvfPqSegment>(std::move(ivf_pq), std::move(rows));
+}
+
 absl::StatusOr<std::string> encode_segment_payload(const Segment& segment) {
   const auto* hnsw = dynamic_cast<const HnswSegment*>(&segment);
-  if (hnsw == nullptr) {
-    return absl::UnimplementedError("only HNSW segments have a segment file format yet");
+  const auto* ivf_flat = dynamic_cast<const IvfFlatSegment*>(&segment);
+  const auto* ivf_pq = dynamic_cast<const IvfPqSegment*>(&segment);
+  if (hnsw == nullptr && ivf_flat == nullptr && ivf_pq == nullptr) {
+    return absl::UnimplementedError("only sealed segments have a segment file format");
   }
+  const uint8_t kind = hnsw != nullptr       ? kKindHnsw
+                       : ivf_flat != nullptr ? kKindIvfFlat
+                                             : kKindIvfPq;
   std::string out(kMagic);
   put<uint8_t>(out, kVersion);
-  put<uint8_t>(out, kKindHnsw);
+  put<uint8_t>(out, kind);
   put<uint8_t>(out, metric_code(segment.metric()));
   put<uint8_t>(out, 0);
   put<uint32_t>(out, segment.dim());
@@ -195,13 +225,95 @@ absl::StatusOr<std::string> encode_segment_payload(const Segment& segment) {
       out.append(reinterpret_cast<const char*>(id.as_uuid().data()), 16);
     }
   }
+  if (hnsw == nullptr) {
+    // The IVF indexes keep their rows' vectors in list order (or only as codes): the rows are
+    // written in row order so that reads, rebuilds and exact scans of a reloaded segment work.
+    out.reserve(out.size() + segment.rows() * segment.dim() * sizeof(float));
+    for (size_t r = 0; r < segment.rows(); ++r) {
+      std::span<const float> v = segment.vector_at(static_cast<uint32_t>(r));
+      out.append(reinterpret_cast<const char*>(v.data()), v.size_bytes());
+    }
+  }
   std::string index_bytes;
-  if (auto s = hnsw->hnsw().save(&index_bytes); !s.ok()) return s;
+  absl::Status saved = hnsw != nullptr       ? hnsw->hnsw().save(&index_bytes)
+                       : ivf_flat != nullptr ? ivf_flat->ivf_flat().save(&index_bytes)
+                                             : ivf_pq->ivf_pq().save(&index_bytes);
+  if (!saved.ok()) return saved;
   put<uint64_t>(out, index_bytes.size());
   out += index_bytes;
   out += checksum(out);
   return out;
 }
+
+namespace {
+
+uint8_t kind_code(IndexKind kind) {
+  switch (kind) {
+    case IndexKind::kHnsw:
+      return kKindHnsw;
+    case IndexKind::kIvfFlat:
+      return kKindIvfFlat;
+    case IndexKind::kIvfPq:
+      return kKindIvfPq;
+    case IndexKind::kFlat:
+      break;
+  }
+  return 0;
+}
+
+// Decodes the index bytes of an HNSW file into `out` and checks them against `spec`.
+absl::Status decode_hnsw(std::string_view bytes, const SegmentSpec& spec, uint64_t rows,
+                         SegmentFileContents& out) {
+  auto hnsw = index::HnswIndex::load(bytes);
+  if (!hnsw.ok()) return corrupt(std::string(hnsw.status().message()));
+  const index::HnswParams& params = (*hnsw)->params();
+  if ((*hnsw)->dim() != spec.dim || (*hnsw)->metric() != spec.metric || params.m != spec.hnsw.m ||
+      params.ef_construction != spec.hnsw.ef_construction ||
+      params.quantization != spec.hnsw.quantization) {
+    return corrupt("index built with other settings than the collection's");
+  }
+  if ((*hnsw)->size() != rows || (*hnsw)->node_count() != rows) {
+    return corrupt("index and row list disagree");
+  }
+  for (uint64_t r = 0; r < rows; ++r) {
+    if (!(*hnsw)->contains(r)) return corrupt("index and row list disagree");
+  }
+  out.hnsw = *std::move(hnsw);
+  return absl::OkStatus();
+}
+
+// Decodes the index bytes of an IVF-Flat or IVF-PQ file into `out` and checks them against
+// `spec`: the settings a build from `spec` would use for this many rows, and exactly the rows
+// 0..rows-1.
+template <typename Index>
+absl::Status decode_ivf(std::string_view bytes, const SegmentSpec& spec, uint64_t rows,
+                        std::unique_ptr<Index>& out) {
+  auto ivf = Index::load(bytes);
+  if (!ivf.ok()) return corrupt(std::string(ivf.status().message()));
+  if (ivf->dim() != spec.dim || ivf->metric() != spec.metric ||
+      ivf->params().nlist != ivf_lists_of(spec, rows) || ivf->nlist() != ivf->params().nlist) {
+    return corrupt("index built with other settings than the collection's");
+  }
+  if constexpr (std::is_same_v<Index, index::IvfFlatIndex>) {
+    if (ivf->params().quantization != spec.ivf_quantization ||
+        ivf->params().refine_factor != spec.ivf_refine_factor) {
+      return corrupt("index built with other settings than the collection's");
+    }
+  } else {
+    if (ivf->code_bytes() != std::min(spec.pq_m, spec.dim) ||
+        ivf->params().refine_factor != spec.pq_refine_factor) {
+      return corrupt("index built with other settings than the collection's");
+    }
+  }
+  if (ivf->size() != rows) return corrupt("index and row list disagree");
+  for (uint64_t r = 0; r < rows; ++r) {
+    if (!ivf->contains(r)) return corrupt("index and row list disagree");
+  }
+  out = std::make_unique<Index>(*std::move(ivf));
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<SegmentFileContents> decode_segment_payload(std::string_view payload,
                                                            const SegmentSpec& spec) {
@@ -222,10 +334,10 @@ absl::StatusOr<SegmentFileContents> decode_segment_payload(std::string_view payl
   in.get(rows);
   if (magic != kMagic) return corrupt("bad magic");
   if (version != kVersion) return corrupt(absl::StrCat("unknown version ", version));
-  if (kind != kKindHnsw || spec.kind != IndexKind::kHnsw) {
+  if (kind == 0 || kind != kind_code(spec.kind)) {
     return corrupt("holds another index kind than the collection's");
   }
-  if (metric != metric_code(spec.metric) || dim != spec.dim) {
+  if (metric != metric_code(spec.metric) || dim != spec.dim || dim == 0) {
     return corrupt("holds another metric or dimension than the collection's");
   }
   // Every id takes at least 9 bytes: bounds the allocation below by the file's size.
@@ -249,27 +361,30 @@ absl::StatusOr<SegmentFileContents> decode_segment_payload(std::string_view payl
       return corrupt("bad point id kind");
     }
   }
+  if (kind != kKindHnsw) {
+    std::string_view bytes;
+    if (rows > in.remaining() / (sizeof(float) * dim) ||
+        !in.take(rows * dim * sizeof(float), bytes)) {
+      return corrupt("truncated vectors");
+    }
+    out.vectors.resize(rows * dim);
+    std::memcpy(out.vectors.data(), bytes.data(), bytes.size());
+    for (uint64_t r = 0; r < rows; ++r) {
+      if (!index::check_vector(out.vector_at(static_cast<uint32_t>(r)), dim).ok()) {
+        return corrupt(absl::StrCat("row ", r, ": bad vector"));
+      }
+    }
+  }
   uint64_t index_length = 0;
   std::string_view index_bytes;
   if (!in.get(index_length) || index_length != in.remaining() ||
       !in.take(index_length, index_bytes)) {
     return corrupt("index length does not match the file");
   }
-  auto hnsw = index::HnswIndex::load(index_bytes);
-  if (!hnsw.ok()) return corrupt(std::string(hnsw.status().message()));
-  const index::HnswParams& params = (*hnsw)->params();
-  if ((*hnsw)->dim() != spec.dim || (*hnsw)->metric() != spec.metric || params.m != spec.hnsw.m ||
-      params.ef_construction != spec.hnsw.ef_construction ||
-      params.quantization != spec.hnsw.quantization) {
-    return corrupt("index built with other settings than the collection's");
-  }
-  if ((*hnsw)->size() != rows || (*hnsw)->node_count() != rows) {
-    return corrupt("index and row list disagree");
-  }
-  for (uint64_t r = 0; r < rows; ++r) {
-    if (!(*hnsw)->contains(r)) return corrupt("index and row list disagree");
-  }
-  out.hnsw = *std::move(hnsw);
+  absl::Status decoded = kind == kKindHnsw      ? decode_hnsw(index_bytes, spec, rows, out)
+                         : kind == kKindIvfFlat ? decode_ivf(index_bytes, spec, rows, out.ivf_flat)
+                                                : decode_ivf(index_bytes, spec, rows, out.ivf_pq);
+  if (!decoded.ok()) return decoded;
   return out;
 }
 

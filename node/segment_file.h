@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,19 +45,31 @@ struct SegmentFileName {
 // Temporary files left by a crash are removed.
 std::vector<SegmentFileName> list_segment_files(const SegmentFiles& files);
 
-// What a segment file holds: the point id of every row and the row-keyed index.
+// What a segment file holds: the point id of every row and the row-keyed index of the file's
+// kind (exactly one of hnsw, ivf_flat, ivf_pq is set). IVF files also hold the rows' prepared
+// vectors, which the IVF indexes do not hand back (and an IVF-PQ index may not keep at all).
 struct SegmentFileContents {
   std::vector<PointId> ids;
   std::unique_ptr<index::HnswIndex> hnsw;
+  std::unique_ptr<index::IvfFlatIndex> ivf_flat;
+  std::unique_ptr<index::IvfPqIndex> ivf_pq;
+  std::vector<float> vectors;  // IVF kinds: rows x dim, row-major
+
+  // The prepared vector of row `row` (< ids.size()), as the segment stores it.
+  std::span<const float> vector_at(uint32_t row) const;
+  // The sealed segment these contents make, its rows named by `labels` (kDeadRow for dead rows;
+  // labels.size() == ids.size()). Consumes the contents.
+  std::shared_ptr<const Segment> into_segment(std::vector<uint64_t> labels) &&;
 };
 
 // Writes `segment` as file `seq`, replacing any file of that name only once it is complete.
-// Unimplemented for a segment kind without a file format (IVF for now); errno-based errors of
-// the file system.
+// Unimplemented for an exact segment (only sealed ones have files); errno-based errors of the
+// file system.
 absl::Status write_segment_file(const SegmentFiles& files, uint64_t seq, const Segment& segment);
 
-// Reads file `seq` and checks that it holds a segment of `spec` (kind, dim, metric, HNSW
-// parameters). NotFound when absent; DataLoss when corrupt, truncated, tampered with or of other
+// Reads file `seq` and checks that it holds a segment of `spec` (kind, dim, metric, and the
+// kind's parameters: HNSW m, ef_construction and quantization; IVF nlist, quantization, refine
+// factor; PQ m). NotFound when absent; DataLoss when corrupt, truncated, tampered with or of other
 // settings; FailedPrecondition when sealed under a key the ring does not hold.
 absl::StatusOr<SegmentFileContents> read_segment_file(const SegmentFiles& files, uint64_t seq,
                                                       const SegmentSpec& spec);

@@ -154,6 +154,32 @@ TEST(HnswIndexIoTest, ResealedFlipsAreRejectedOrHarmless) {
   }
 }
 
+// unreachable_count() on a graph known to be cut: a two-node index whose entry point lost its
+// level-0 link (edited in the encoding, which does not check connectivity).
+TEST(HnswIndexIoTest, UnreachableCountSeesACutGraph) {
+  constexpr uint32_t kM = 4, kDim = 2;
+  HnswIndex index(kDim, Metric::kL2, HnswParams{.m = kM});
+  MERIDIAN_ASSERT_OK(index.add(7, std::vector<float>{0.0f, 0.0f}));
+  MERIDIAN_ASSERT_OK(index.add(8, std::vector<float>{1.0f, 0.0f}));
+  EXPECT_EQ(index.unreachable_count(), 0u);
+  std::string bytes;
+  MERIDIAN_ASSERT_OK(index.save(&bytes));
+  uint32_t entry = 0;
+  std::memcpy(&entry, bytes.data() + 48, sizeof entry);
+  ASSERT_LT(entry, 2u);
+  const size_t n = 2, record_bytes = 4 * (1 + 2 * kM) + 4 * kDim;
+  const size_t records = 56 + 8 * n + n + n;
+  const uint32_t none = 0;
+  std::memcpy(bytes.data() + records + entry * record_bytes, &none, sizeof none);
+  set_checksum(bytes);
+  auto cut = HnswIndex::load(bytes);
+  MERIDIAN_ASSERT_OK(cut);
+  EXPECT_EQ((*cut)->unreachable_count(), 1u);
+  // A deleted node is not counted: searches never return it anyway.
+  ASSERT_TRUE((*cut)->remove(entry == 0 ? 8 : 7));
+  EXPECT_EQ((*cut)->unreachable_count(), 0u);
+}
+
 TEST(HnswIndexIoTest, NamedCorruptionsAreDataLoss) {
   auto index = small_index(Metric::kL2);
   std::string bytes;

@@ -178,13 +178,15 @@ TEST_F(IvfRpcTest, IvfFlatCollectionOverRpcWithNprobe) {
   too_many.nprobe = kMaxIvfNprobe + 1;
   MERIDIAN_EXPECT_CODE(client_->search(too_many), absl::StatusCode::kInvalidArgument);
 
-  // IVF segments are not persisted yet: a restart rebuilds them from the points, at start.
+  // A restart reloads the IVF segments from their segment files: nothing is trained again.
   stop();
   start();
   auto info = client_->collection_info("sift");
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->point_count, n);
-  EXPECT_EQ(info->segments.built_at_start, 1u);
+  EXPECT_EQ(info->segments.built_at_start, 0u);
+  EXPECT_GE(info->segments.loaded_segments, 1u);
+  EXPECT_EQ(info->segments.rejected_files, 0u);
   EXPECT_EQ(info->segments.growing_points, 0u);
   EXPECT_GE(recall("sift", 0), 0.95);
 }
@@ -248,14 +250,16 @@ TEST_F(IvfRpcTest, IvfPqCollectionOverRpc) {
   }
   EXPECT_EQ(hits, truth_.size() * 10);
 
-  // A restart keeps the settings (collection record) and rebuilds the segments from the points.
+  // A restart keeps the settings (collection record) and reloads the segments from their files.
   stop();
   start();
   auto info = client_->collection_info("pq");
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->config, created->config);
   EXPECT_EQ(info->point_count, n);
-  EXPECT_EQ(info->segments.built_at_start, 1u);
+  EXPECT_EQ(info->segments.built_at_start, 0u);
+  EXPECT_GE(info->segments.loaded_segments, 1u);
+  EXPECT_EQ(info->segments.rejected_files, 0u);
   EXPECT_GE(recall("pq", 0), 0.90);
 }
 

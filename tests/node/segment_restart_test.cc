@@ -2,7 +2,9 @@
 // segment files (no rebuild), a missing, truncated or tampered file is rebuilt from the stored
 // points (counted, logged, no crash), points deleted or changed while a file was not rewritten
 // are never served from it, encrypted files round-trip under the key ring, and dropping a
-// collection removes its files. Also filtered IVF-Flat recall at 50%, 10% and 1% selectivity.
+// collection removes its files; the same for IVF-Flat (float32 and sq8) and IVF-PQ segments,
+// which reload without training again. Also filtered IVF-Flat recall at 50%, 10% and 1%
+// selectivity, and sq8 IVF-Flat recall against float32 at the default nprobe.
 #include <algorithm>
 #include <fstream>
 #include <random>
@@ -38,8 +40,8 @@ class SegmentRestartTest : public NodeFixture {
     NodeOptions options;
     options.segment_dir = dir_.path() / "segments";
     options.segment_keys = keys_;
-    // One build thread: HNSW graphs are then reproducible, so the checks below are too (a
-    // multi-threaded build may leave a few nodes unreachable, differently on each run).
+    // One build thread: HNSW graphs are then reproducible, so the checks below (exact scores
+    // before and after a restart) are too.
     options.index_build_threads = 1;
     return options;
   }
@@ -49,6 +51,12 @@ class SegmentRestartTest : public NodeFixture {
             uint32_t seal_points) {
     CollectionConfig config{.name = name, .dim = dim, .metric = Metric::kL2, .index_kind = kind};
     config.segment_seal_points = seal_points;
+    load(config, v);
+  }
+  // Creates config.name with `config` and upserts its points as above.
+  void load(const CollectionConfig& config, const std::vector<float>& v) {
+    const std::string& name = config.name;
+    const uint32_t dim = config.dim;
     MERIDIAN_ASSERT_OK(node_->create_collection(config).status());
     const size_t n = v.size() / dim;
     for (size_t first = 0; first < n; first += kMaxBatchPoints) {
@@ -246,6 +254,160 @@ TEST_F(SegmentRestartTest, EncryptedSegmentFilesReloadAndDropRemovesThem) {
   EXPECT_TRUE(files_of("h").empty());
 }
 
+// The IVF storages: float32 IVF-Flat, IVF-Flat sq8, IVF-PQ (a code byte per dimension, so that
+// every point's own vector finds it first).
+std::vector<CollectionConfig> ivf_configs(uint32_t seal_points) {
+  CollectionConfig flat{.name = "ivf_flat", .dim = kDim, .index_kind = IndexKind::kIvfFlat};
+  flat.segment_seal_points = seal_points;
+  CollectionConfig sq8 = flat;
+  sq8.name = "ivf_sq8";
+  sq8.quantization = Quantization::kSq8;
+  CollectionConfig pq = flat;
+  pq.name = "ivf_pq";
+  pq.index_kind = IndexKind::kIvfPq;
+  pq.pq_m = kDim;
+  return {flat, sq8, pq};
+}
+
+// Search results (ids and scores) of every 50th point's vector at the default nprobe.
+std::vector<std::vector<std::pair<PointId, float>>> results_of(Node& node, const std::string& name,
+                                                               const std::vector<float>& v) {
+  std::vector<float> queries;
+  for (size_t i = 0; i < v.size() / kDim; i += 50) {
+    queries.insert(queries.end(), v.begin() + i * kDim, v.begin() + (i + 1) * kDim);
+  }
+  auto hits = node.search(name, queries, SearchParams{10, false, false, 0});
+  EXPECT_TRUE(hits.ok()) << hits.status();
+  std::vector<std::vector<std::pair<PointId, float>>> out;
+  if (!hits.ok()) return out;
+  for (const auto& list : *hits) {
+    out.emplace_back();
+    for (const auto& h : list) out.back().emplace_back(h.id, h.score);
+  }
+  return out;
+}
+
+TEST_F(SegmentRestartTest, RestartReloadsIvfSegmentFilesWithoutRetraining) {
+  const auto v = random_vectors(1000, kDim, 11);
+  for (const CollectionConfig& config : ivf_configs(500)) {
+    SCOPED_TRACE(config.name);
+    load(config, v);
+    SegmentStats s = settled(config.name);
+    EXPECT_EQ(s.sealed_segments, 1u);  // two 500-point seals, then one merge
+    EXPECT_EQ(s.sealed_points, 1000u);
+    ASSERT_EQ(files_of(config.name).size(), 1u);
+  }
+  std::vector<std::vector<std::vector<std::pair<PointId, float>>>> before;
+  for (const CollectionConfig& config : ivf_configs(500)) {
+    before.push_back(results_of(*node_, config.name, v));
+  }
+
+  reopen();
+  const auto configs = ivf_configs(500);
+  for (size_t c = 0; c < configs.size(); ++c) {
+    SCOPED_TRACE(configs[c].name);
+    SegmentStats s = settled(configs[c].name);
+    // Loaded from the file: no k-means training at start, nor a background build afterwards.
+    EXPECT_EQ(s.loaded_segments, 1u);
+    EXPECT_EQ(s.built_at_start, 0u);
+    EXPECT_EQ(s.rejected_files, 0u);
+    EXPECT_EQ(s.builds, 0u);
+    EXPECT_EQ(s.sealed_points, 1000u);
+    EXPECT_EQ(s.growing_points, 0u);
+    EXPECT_EQ(results_of(*node_, configs[c].name, v), before[c]);
+    expect_serves(configs[c].name, v, kDim, {});
+  }
+}
+
+TEST_F(SegmentRestartTest, MissingTruncatedOrTamperedIvfFileIsRebuiltFromThePoints) {
+  const auto v = random_vectors(1000, kDim, 12);
+  const auto configs = ivf_configs(500);
+  for (const CollectionConfig& config : configs) {
+    load(config, v);
+    settled(config.name);
+  }
+  for (const char* damage : {"delete", "truncate", "flip"}) {
+    SCOPED_TRACE(damage);
+    const std::string how = damage;
+    for (const CollectionConfig& config : configs) {
+      auto files = files_of(config.name);
+      ASSERT_EQ(files.size(), 1u) << config.name;
+      if (how == "delete") {
+        std::filesystem::remove(files[0]);
+        continue;
+      }
+      std::ifstream in(files[0], std::ios::binary);
+      std::string bytes(std::istreambuf_iterator<char>(in), {});
+      in.close();
+      if (how == "truncate") {
+        bytes.resize(bytes.size() / 3);
+      } else {
+        bytes[bytes.size() / 2] ^= 0x01;
+      }
+      std::ofstream(files[0], std::ios::binary | std::ios::trunc) << bytes;
+    }
+    reopen();
+    for (const CollectionConfig& config : configs) {
+      SCOPED_TRACE(config.name);
+      SegmentStats s = settled(config.name);
+      EXPECT_EQ(s.loaded_segments, 0u);
+      EXPECT_EQ(s.built_at_start, 1u);
+      EXPECT_EQ(s.rejected_files, how == "delete" ? 0u : 1u);
+      EXPECT_EQ(s.sealed_points, 1000u);
+      EXPECT_EQ(*node_->count(config.name), 1000u);
+      expect_serves(config.name, v, kDim, {});
+    }
+    // The rebuilt segments were written again: the next start loads them.
+    reopen();
+    for (const CollectionConfig& config : configs) {
+      SegmentStats s = settled(config.name);
+      EXPECT_EQ(s.loaded_segments, 1u) << config.name;
+      EXPECT_EQ(s.built_at_start, 0u) << config.name;
+    }
+  }
+}
+
+TEST_F(SegmentRestartTest, IvfPointsDeletedOrChangedAfterTheFileWasWrittenAreNotServedFromIt) {
+  const auto v = random_vectors(1000, kDim, 13);
+  for (const CollectionConfig& config : ivf_configs(500)) {
+    SCOPED_TRACE(config.name);
+    load(config, v);
+    settled(config.name);
+    std::set<uint64_t> deleted;
+    std::vector<PointId> ids;
+    for (uint64_t i = 0; i < 1000; i += 10) {  // 10%: below the compaction threshold
+      deleted.insert(i);
+      ids.push_back(PointId::number(i));
+    }
+    MERIDIAN_ASSERT_OK(node_->remove(config.name, ids).status());
+    std::vector<float> moved(kDim, 50.0f);
+    MERIDIAN_ASSERT_OK(
+        node_->upsert(config.name, {PointRecord{PointId::number(5), moved, ""}}).status());
+    EXPECT_EQ(settled(config.name).builds, 3u);  // no compaction or rewrite happened
+
+    reopen();
+    SegmentStats s = settled(config.name);
+    EXPECT_EQ(s.loaded_segments, 1u);
+    EXPECT_EQ(s.built_at_start, 0u);
+    EXPECT_EQ(s.growing_points, 1u);  // point 5's new vector
+    EXPECT_EQ(*node_->count(config.name), 900u);
+    SearchParams all{1000, false, false, 0};
+    all.nprobe = kMaxIvfNprobe;
+    std::vector<float> old5(v.begin() + 5 * kDim, v.begin() + 6 * kDim);
+    auto near_old = node_->search(config.name, old5, all);
+    ASSERT_TRUE(near_old.ok());
+    EXPECT_EQ((*near_old)[0].size(), 900u);
+    for (const auto& h : (*near_old)[0]) {
+      EXPECT_FALSE(deleted.contains(h.id.as_number())) << h.id.to_string();
+    }
+    auto near_new = node_->search(config.name, moved, SearchParams{1, false, false, 0});
+    ASSERT_TRUE(near_new.ok());
+    EXPECT_EQ((*near_new)[0][0].id, PointId::number(5));
+    EXPECT_EQ((*near_new)[0][0].score, 0.0f);
+    expect_serves(config.name, v, kDim, deleted);
+  }
+}
+
 // Points carry {"bucket": id % 100}: a filter on buckets [0, n) matches n% of them.
 std::string buckets_below(int n) {
   std::vector<int> any(n);
@@ -331,6 +493,85 @@ TEST_F(SegmentRestartTest, FilteredIvfRecallAtFiftyTenAndOnePercentSelectivity) 
   MERIDIAN_EXPECT_CODE(
       node_->search("ivf", std::vector<float>(queries.begin(), queries.begin() + dim), bad),
       absl::StatusCode::kInvalidArgument);
+}
+
+// Gaussian points around 50 random centres (clustered like real embeddings): the fallback when
+// sift5k is absent.
+std::vector<float> clustered_vectors(size_t n, uint32_t dim, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g;
+  std::vector<float> centres(50 * dim);
+  for (float& c : centres) c = 3.0f * g(rng);
+  std::vector<float> out(n * dim);
+  for (size_t i = 0; i < n; ++i) {
+    const float* c = centres.data() + (rng() % 50) * dim;
+    for (uint32_t d = 0; d < dim; ++d) out[i * dim + d] = c[d] + g(rng);
+  }
+  return out;
+}
+
+// Unfiltered recall@10 (l2) of a collection at its default nprobe against brute force.
+double recall_at_default_nprobe(Node& node, const std::string& name, const std::vector<float>& base,
+                                const std::vector<float>& queries, uint32_t dim) {
+  auto hits = node.search(name, queries, SearchParams{10, false, false, 0});
+  EXPECT_TRUE(hits.ok()) << hits.status();
+  if (!hits.ok()) return 0;
+  size_t found = 0, wanted = 0;
+  for (size_t q = 0; q < queries.size() / dim; ++q) {
+    std::vector<std::pair<double, uint64_t>> scored;
+    for (size_t i = 0; i < base.size() / dim; ++i) {
+      double d = 0;
+      for (uint32_t j = 0; j < dim; ++j) {
+        const double diff = double(base[i * dim + j]) - queries[q * dim + j];
+        d += diff * diff;
+      }
+      scored.emplace_back(d, i);
+    }
+    std::partial_sort(scored.begin(), scored.begin() + 10, scored.end());
+    std::set<uint64_t> truth;
+    for (size_t j = 0; j < 10; ++j) truth.insert(scored[j].second);
+    for (const auto& h : (*hits)[q]) found += truth.count(h.id.as_number());
+    wanted += truth.size();
+  }
+  return static_cast<double>(found) / static_cast<double>(wanted);
+}
+
+// ivf_flat with quantization sq8 against float32 ivf_flat, both at the default nprobe and with
+// every point in sealed segments: recall@10 within 0.01, and at least 0.95 (what the issue asks
+// of IVF at default parameters) on sift5k and on the generated fallback (CI has no datasets).
+TEST_F(SegmentRestartTest, IvfFlatSq8RecallCloseToFloat32AtDefaultNprobe) {
+  uint32_t dim = 32;
+  std::vector<float> base, queries;
+  if (auto dir = ::meridian::testing::dataset_dir("sift5k")) {
+    auto b = cli::read_fvecs((*dir / "sift5k_base.fvecs").string());
+    auto q = cli::read_fvecs((*dir / "sift5k_query.fvecs").string());
+    MERIDIAN_ASSERT_OK(b.status());
+    MERIDIAN_ASSERT_OK(q.status());
+    dim = b->dim;
+    base = b->data;
+    queries.assign(q->data.begin(), q->data.begin() + std::min<size_t>(q->rows(), 200) * dim);
+    std::printf("dataset: sift5k\n");
+  } else {
+    std::printf("dataset: generated clusters (sift5k not found)\n");
+    base = clustered_vectors(4900, dim, 21);
+    queries = clustered_vectors(200, dim, 22);
+  }
+  CollectionConfig f32{.name = "f32", .dim = dim, .index_kind = IndexKind::kIvfFlat};
+  f32.segment_seal_points = 700;
+  CollectionConfig sq8 = f32;
+  sq8.name = "sq8";
+  sq8.quantization = Quantization::kSq8;
+  for (const CollectionConfig& config : {f32, sq8}) {
+    load(config, base);
+    const SegmentStats s = settled(config.name);
+    EXPECT_EQ(s.growing_points, 0u);
+    EXPECT_EQ(s.sealed_points, base.size() / dim);
+  }
+  const double r32 = recall_at_default_nprobe(*node_, "f32", base, queries, dim);
+  const double r8 = recall_at_default_nprobe(*node_, "sq8", base, queries, dim);
+  std::printf("ivf_flat recall@10 at default nprobe: float32 %.4f, sq8 %.4f\n", r32, r8);
+  EXPECT_GE(r8, r32 - 0.01);
+  EXPECT_GE(r8, 0.95);
 }
 
 // 30% of 30000 points is above the planner's exact-scan thresholds for IVF: the filter is
