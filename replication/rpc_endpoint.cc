@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "schema/rpc_status.h"
 
@@ -145,6 +147,17 @@ void ReplicationEndpoint::remove_shard(const ShardRef& shard) {
   shards_.erase(shard);
 }
 
+namespace {
+
+// Whether a failed server-side handshake ended because the client closed its end: kj-tls reports
+// that as DISCONNECTED, except that OpenSSL 3 may report it as an "unexpected eof" error.
+bool client_hung_up(const kj::Exception& e) {
+  if (e.getType() == kj::Exception::Type::DISCONNECTED) return true;
+  return absl::StrContains(absl::AsciiStrToLower(e.getDescription().cStr()), "unexpected eof");
+}
+
+}  // namespace
+
 kj::Promise<void> ReplicationEndpoint::accept_loop() {
   return receiver_->accept().then([this](kj::Own<kj::AsyncIoStream>&& stream) {
     ++metrics_.accepted;
@@ -158,11 +171,16 @@ kj::Promise<void> ReplicationEndpoint::accept_loop() {
     tasks_.add(kj::evalNow([&]() { return tls_->wrap_server(kj::mv(stream)); })
                    .exclusiveJoin(timer_.afterDelay(limits_.connect_timeout_ms * kj::MILLISECONDS)
                                       .then([]() -> kj::Promise<kj::Own<kj::AsyncIoStream>> {
-                                        return KJ_EXCEPTION(DISCONNECTED,
-                                                            "TLS handshake timed out");
+                                        return KJ_EXCEPTION(FAILED, "TLS handshake timed out");
                                       }))
                    .then([this](kj::Own<kj::AsyncIoStream>&& secured) { serve(kj::mv(secured)); },
                          [this](kj::Exception&& e) {
+                           if (client_hung_up(e)) {
+                             // Not a refusal: a dialer that gave up (its own timeout, a
+                             // duplicate dial it dropped, a restart) closes mid-handshake.
+                             ++metrics_.tls_abandoned;
+                             return;
+                           }
                            ++metrics_.tls_refused;
                            if (refusal_handler_) {
                              refusal_handler_(

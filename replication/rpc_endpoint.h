@@ -26,6 +26,7 @@ struct EndpointMetrics {
   uint64_t idle_dropped = 0;       // accepted connections that opened no session in time
   uint64_t refused_calls = 0;      // openSession / exchange calls answered with an error
   uint64_t tls_refused = 0;        // accepted connections whose TLS handshake failed
+  uint64_t tls_abandoned = 0;      // accepted connections whose client hung up mid-handshake
   size_t pending_connections = 0;  // accepted, no session yet
 };
 

@@ -206,11 +206,15 @@ TEST_F(PeerTlsTest, EndpointRefusesPlaintextAndForeignClientsAndKeepsAccepting) 
   ASSERT_TRUE(wait_for([&] { return endpoint.metrics().tls_refused == 2; }));
   ASSERT_EQ(refusals.size(), 2u);
   EXPECT_NE(refusals[0].find("refused at the TLS handshake"), std::string::npos) << refusals[0];
+  // A client that hangs up before finishing its handshake gave up; it was not refused.
+  { auto quitter = connect(); }
+  ASSERT_TRUE(wait_for([&] { return endpoint.metrics().tls_abandoned == 1; }));
   // The accept loop goes on: a good client is accepted and waits for a session.
   auto good = client->wrap_client(connect()).wait(io.waitScope);
   ASSERT_TRUE(wait_for([&] { return endpoint.metrics().pending_connections == 1; }));
-  EXPECT_EQ(endpoint.metrics().accepted, 3u);
+  EXPECT_EQ(endpoint.metrics().accepted, 4u);
   EXPECT_EQ(endpoint.metrics().tls_refused, 2u);
+  EXPECT_EQ(refusals.size(), 2u);
 }
 
 }  // namespace
