@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "node/api_codec.h"
 #include "node/request_validation.h"
 #include "schema/convert.h"
 #include "schema/rpc_status.h"
@@ -15,22 +16,6 @@
 
 namespace meridian::node {
 namespace {
-
-template <typename T>
-T value_or_throw(absl::StatusOr<T> result) {
-  if (!result.ok()) throw_status(result.status());
-  return std::move(*result);
-}
-
-void ok_or_throw(const absl::Status& status) {
-  if (!status.ok()) throw_status(status);
-}
-
-std::string text_of(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
-
-std::string bytes_of(capnp::Data::Reader d) {
-  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
-}
 
 void fill_write_result(const RoutedWrite& outcome, rpc::WriteResult::Builder out) {
   out.setApplied(outcome.applied);
@@ -42,14 +27,6 @@ void fill_write_result(const RoutedWrite& outcome, rpc::WriteResult::Builder out
 constexpr auto kTokenPollInterval = 10 * kj::MILLISECONDS;
 // Acknowledgements arrive within a round trip to the peers; polling every 2 ms adds little to it.
 constexpr auto kWritePollInterval = 2 * kj::MILLISECONDS;
-constexpr uint32_t kDefaultWriteTimeoutMs = 5000;
-constexpr uint32_t kMaxWriteTimeoutMs = 60000;
-
-std::vector<float> floats_of(capnp::List<float>::Reader list) {
-  std::vector<float> out(list.size());
-  for (unsigned i = 0; i < list.size(); ++i) out[i] = list[i];
-  return out;
-}
 
 // Runs a handler body. Our own failures already carry a status tag; anything else thrown
 // while reading the request (a malformed or oversized message) is the caller's fault.
@@ -95,23 +72,6 @@ void fill_catalog_conflicts(const std::vector<CatalogEntry>& conflicts,
     collection_config_to_rpc(conflicts[i].config, list[i].initConfig());
     list[i].setDropped(conflicts[i].dropped);
   }
-}
-
-std::vector<PointId> read_ids(capnp::List<rpc::PointId>::Reader ids) {
-  std::vector<PointId> out;
-  out.reserve(ids.size());
-  for (auto id : ids) out.push_back(value_or_throw(point_id_from_rpc(id)));
-  return out;
-}
-
-void fill_point(const storage::PointRecord& record, bool with_vector, bool with_payload,
-                rpc::Point::Builder out) {
-  point_id_to_rpc(record.id, out.initId());
-  if (with_vector) {
-    auto v = out.initVector(static_cast<unsigned>(record.vector.size()));
-    for (size_t i = 0; i < record.vector.size(); ++i) v.set(i, record.vector[i]);
-  }
-  if (with_payload && !record.payload_json.empty()) out.setPayload(record.payload_json);
 }
 
 }  // namespace
@@ -222,6 +182,8 @@ kj::Promise<void> ApiServer::dropCollection(DropCollectionContext context) {
 
 kj::Promise<void> ApiServer::upsert(UpsertContext context) {
   RoutedWrite outcome;
+  std::optional<ShardPlan> forwarding;
+  std::vector<storage::PointRecord> forwarded_records;
   auto committed = handle([&] {
     auto params = context.getParams();
     auto points = params.getPoints();
@@ -235,9 +197,22 @@ kj::Promise<void> ApiServer::upsert(UpsertContext context) {
       record.payload_json = text_of(p.getPayload());
       records.push_back(std::move(record));
     }
-    outcome = value_or_throw(router_.upsert(text_of(params.getCollection()), std::move(records)));
+    const std::string collection = text_of(params.getCollection());
+    if (params.getForwardShard() >= 0) {
+      check_forwarded(collection, params.getForwardShard());
+    } else if ((forwarding = plan(collection))) {
+      forwarded_records = std::move(records);
+      return;
+    }
+    outcome = value_or_throw(router_.upsert(collection, std::move(records)));
     fill_write_result(outcome, context.getResults().initResult());
   });
+  if (forwarding) {
+    return committed.then([this, context, plan = std::move(*forwarding),
+                           records = std::move(forwarded_records)]() mutable {
+      return upsert_forwarding(context, std::move(plan), std::move(records));
+    });
+  }
   return committed.then([this, context, outcome = kj::mv(outcome)]() mutable {
     return answer_write(context, outcome);
   });
@@ -245,13 +220,28 @@ kj::Promise<void> ApiServer::upsert(UpsertContext context) {
 
 kj::Promise<void> ApiServer::delete_(DeleteContext context) {
   RoutedWrite outcome;
+  std::optional<ShardPlan> forwarding;
+  std::vector<PointId> forwarded_ids;
   auto committed = handle([&] {
     auto params = context.getParams();
     ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
     auto ids = read_ids(params.getIds());
-    outcome = value_or_throw(router_.remove(text_of(params.getCollection()), ids));
+    const std::string collection = text_of(params.getCollection());
+    if (params.getForwardShard() >= 0) {
+      check_forwarded(collection, params.getForwardShard());
+    } else if ((forwarding = plan(collection))) {
+      forwarded_ids = std::move(ids);
+      return;
+    }
+    outcome = value_or_throw(router_.remove(collection, ids));
     fill_write_result(outcome, context.getResults().initResult());
   });
+  if (forwarding) {
+    return committed.then(
+        [this, context, plan = std::move(*forwarding), ids = std::move(forwarded_ids)]() mutable {
+          return delete_forwarding(context, std::move(plan), std::move(ids));
+        });
+  }
   return committed.then([this, context, outcome = kj::mv(outcome)]() mutable {
     return answer_write(context, outcome);
   });
@@ -339,10 +329,22 @@ kj::Promise<void> ApiServer::poll_token(std::string collection, std::string toke
 }
 
 kj::Promise<void> ApiServer::get(GetContext context) {
+  std::optional<ShardPlan> forwarding;
   auto wait = kj::evalNow([&] {
     auto params = context.getParams();
-    return await_token(text_of(params.getCollection()), bytes_of(params.getConsistencyToken()));
+    const std::string collection = text_of(params.getCollection());
+    if (params.getForwardShard() >= 0) {
+      check_forwarded(collection, params.getForwardShard());
+    } else if ((forwarding = plan(collection))) {
+      return kj::Promise<void>(kj::READY_NOW);
+    }
+    return await_token(collection, bytes_of(params.getConsistencyToken()));
   });
+  if (forwarding) {
+    return wait.then([this, context, plan = std::move(*forwarding)]() mutable {
+      return get_forwarding(context, std::move(plan));
+    });
+  }
   return wait.then([this, context]() mutable { return get_now(context); });
 }
 
@@ -363,25 +365,54 @@ kj::Promise<void> ApiServer::get_now(GetContext context) {
 }
 
 kj::Promise<void> ApiServer::count(CountContext context) {
+  std::optional<ShardPlan> forwarding;
   auto wait = kj::evalNow([&] {
     auto params = context.getParams();
-    return await_token(text_of(params.getCollection()), bytes_of(params.getConsistencyToken()));
+    const std::string collection = text_of(params.getCollection());
+    if (params.getForwardShard() >= 0) {
+      check_forwarded(collection, params.getForwardShard());
+    } else if ((forwarding = plan(collection))) {
+      return kj::Promise<void>(kj::READY_NOW);
+    }
+    return await_token(collection, bytes_of(params.getConsistencyToken()));
   });
+  if (forwarding) {
+    return wait.then([this, context, plan = std::move(*forwarding)]() mutable {
+      return count_forwarding(context, std::move(plan));
+    });
+  }
   return wait.then([this, context]() mutable { return count_now(context); });
 }
 
 kj::Promise<void> ApiServer::count_now(CountContext context) {
   return handle([&] {
+    auto params = context.getParams();
+    std::optional<std::vector<uint32_t>> shards;
+    if (params.getForwardShard() >= 0) {
+      shards = std::vector<uint32_t>{static_cast<uint32_t>(params.getForwardShard())};
+    }
     context.getResults().setCount(
-        value_or_throw(router_.count(text_of(context.getParams().getCollection()))));
+        value_or_throw(router_.count(text_of(params.getCollection()), shards)));
   });
 }
 
 kj::Promise<void> ApiServer::scroll(ScrollContext context) {
+  std::optional<ShardPlan> forwarding;
   auto wait = kj::evalNow([&] {
     auto params = context.getParams();
-    return await_token(text_of(params.getCollection()), bytes_of(params.getConsistencyToken()));
+    const std::string collection = text_of(params.getCollection());
+    if (params.getForwardShard() >= 0) {
+      check_forwarded(collection, params.getForwardShard());
+    } else if ((forwarding = plan(collection))) {
+      return kj::Promise<void>(kj::READY_NOW);
+    }
+    return await_token(collection, bytes_of(params.getConsistencyToken()));
   });
+  if (forwarding) {
+    return wait.then([this, context, plan = std::move(*forwarding)]() mutable {
+      return scroll_forwarding(context, std::move(plan));
+    });
+  }
   return wait.then([this, context]() mutable { return scroll_now(context); });
 }
 
@@ -392,7 +423,10 @@ kj::Promise<void> ApiServer::scroll_now(ScrollContext context) {
     auto page = value_or_throw(router_.scroll(
         text_of(params.getCollection()),
         std::string_view(reinterpret_cast<const char*>(cursor.begin()), cursor.size()),
-        params.getLimit()));
+        params.getLimit(),
+        params.getForwardShard() >= 0
+            ? std::optional<uint32_t>(static_cast<uint32_t>(params.getForwardShard()))
+            : std::nullopt));
     auto results = context.getResults();
     auto out = results.initPoints(static_cast<unsigned>(page.points.size()));
     for (size_t i = 0; i < page.points.size(); ++i) {
@@ -404,10 +438,22 @@ kj::Promise<void> ApiServer::scroll_now(ScrollContext context) {
 }
 
 kj::Promise<void> ApiServer::search(SearchContext context) {
+  std::optional<ShardPlan> forwarding;
   auto wait = kj::evalNow([&] {
     auto request = context.getParams().getRequest();
-    return await_token(text_of(request.getCollection()), bytes_of(request.getConsistencyToken()));
+    const std::string collection = text_of(request.getCollection());
+    if (request.getForwardShard() >= 0) {
+      check_forwarded(collection, request.getForwardShard());
+    } else if ((forwarding = plan(collection))) {
+      return kj::Promise<void>(kj::READY_NOW);
+    }
+    return await_token(collection, bytes_of(request.getConsistencyToken()));
   });
+  if (forwarding) {
+    return wait.then([this, context, plan = std::move(*forwarding)]() mutable {
+      return search_forwarding(context, std::move(plan));
+    });
+  }
   return wait.then([this, context]() mutable { return search_now(context); });
 }
 
@@ -422,53 +468,73 @@ kj::Promise<void> ApiServer::search_now(SearchContext context) {
     params.ef = request.getEf();
     params.nprobe = request.getNprobe();
     params.filter_json = text_of(request.getFilter());
-    auto results =
-        value_or_throw(router_.search(text_of(request.getCollection()), queries, params));
-    auto out = context.getResults().initResults(static_cast<unsigned>(results.size()));
-    for (size_t qi = 0; qi < results.size(); ++qi) {
-      auto points = out[qi].initPoints(static_cast<unsigned>(results[qi].size()));
-      for (size_t i = 0; i < results[qi].size(); ++i) {
-        const SearchHit& hit = results[qi][i];
-        auto p = points[i];
-        point_id_to_rpc(hit.id, p.initId());
-        p.setScore(hit.score);
-        if (params.with_vector) {
-          auto v = p.initVector(static_cast<unsigned>(hit.vector.size()));
-          for (size_t j = 0; j < hit.vector.size(); ++j) v.set(j, hit.vector[j]);
-        }
-        if (params.with_payload && !hit.payload_json.empty()) p.setPayload(hit.payload_json);
-      }
+    std::optional<std::vector<uint32_t>> shards;
+    if (request.getForwardShard() >= 0) {
+      shards = std::vector<uint32_t>{static_cast<uint32_t>(request.getForwardShard())};
     }
+    auto results =
+        value_or_throw(router_.search(text_of(request.getCollection()), queries, params, shards));
+    fill_search_results(results, params, context.getResults());
   });
 }
 
 kj::Promise<void> ApiServer::setPayload(SetPayloadContext context) {
-  return handle([&] {
+  std::optional<ShardPlan> forwarding;
+  auto done = handle([&] {
     auto params = context.getParams();
     ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
     auto ids = read_ids(params.getIds());
+    if (params.getForwardShard() >= 0) {
+      check_forwarded(text_of(params.getCollection()), params.getForwardShard());
+    } else if ((forwarding = plan(text_of(params.getCollection())))) {
+      return;
+    }
     auto outcome = value_or_throw(
         router_.set_payload(text_of(params.getCollection()), ids, text_of(params.getPayload())));
     fill_write_result(outcome, context.getResults().initResult());
   });
+  if (forwarding) {
+    return done.then([this, context, plan = std::move(*forwarding)]() mutable {
+      return set_payload_forwarding(context, std::move(plan));
+    });
+  }
+  return done;
 }
 
 kj::Promise<void> ApiServer::overwritePayload(OverwritePayloadContext context) {
-  return handle([&] {
+  std::optional<ShardPlan> forwarding;
+  auto done = handle([&] {
     auto params = context.getParams();
     ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
     auto ids = read_ids(params.getIds());
+    if (params.getForwardShard() >= 0) {
+      check_forwarded(text_of(params.getCollection()), params.getForwardShard());
+    } else if ((forwarding = plan(text_of(params.getCollection())))) {
+      return;
+    }
     auto outcome = value_or_throw(router_.overwrite_payload(text_of(params.getCollection()), ids,
                                                             text_of(params.getPayload())));
     fill_write_result(outcome, context.getResults().initResult());
   });
+  if (forwarding) {
+    return done.then([this, context, plan = std::move(*forwarding)]() mutable {
+      return overwrite_payload_forwarding(context, std::move(plan));
+    });
+  }
+  return done;
 }
 
 kj::Promise<void> ApiServer::deletePayloadKeys(DeletePayloadKeysContext context) {
-  return handle([&] {
+  std::optional<ShardPlan> forwarding;
+  auto done = handle([&] {
     auto params = context.getParams();
     ok_or_throw(validate_batch_size(params.getIds().size(), "ids"));
     auto ids = read_ids(params.getIds());
+    if (params.getForwardShard() >= 0) {
+      check_forwarded(text_of(params.getCollection()), params.getForwardShard());
+    } else if ((forwarding = plan(text_of(params.getCollection())))) {
+      return;
+    }
     if (params.getKeys().size() > kMaxBatchPoints) {
       throw_status(absl::InvalidArgumentError("too many payload keys"));
     }
@@ -478,6 +544,12 @@ kj::Promise<void> ApiServer::deletePayloadKeys(DeletePayloadKeysContext context)
         value_or_throw(router_.delete_payload_keys(text_of(params.getCollection()), ids, keys));
     fill_write_result(outcome, context.getResults().initResult());
   });
+  if (forwarding) {
+    return done.then([this, context, plan = std::move(*forwarding)]() mutable {
+      return delete_payload_keys_forwarding(context, std::move(plan));
+    });
+  }
+  return done;
 }
 
 kj::Promise<void> ApiServer::shardMap(ShardMapContext context) {

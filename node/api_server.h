@@ -5,12 +5,16 @@
 #include <kj/timer.h>
 
 #include <chrono>
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "node/cluster_service.h"
 #include "node/key_manager.h"
 #include "node/node.h"
 #include "node/request_router.h"
+#include "node/shard_forwarder.h"
 #include "schema/api.capnp.h"
 
 namespace meridian::node {
@@ -25,6 +29,9 @@ struct ServerInfo {
   kj::Timer* timer = nullptr;
   // The node's cluster membership and replication (null when the node runs alone).
   ClusterService* cluster = nullptr;
+  // Sends the parts of requests for shards not held here to their holders in the region (null
+  // when the node runs alone: every shard is then held here).
+  ShardForwarder* forwarder = nullptr;
 };
 
 class ApiServer final : public rpc::Api::Server {
@@ -70,6 +77,38 @@ class ApiServer final : public rpc::Api::Server {
   kj::Promise<void> count_now(CountContext context);
   kj::Promise<void> scroll_now(ScrollContext context);
   kj::Promise<void> search_now(SearchContext context);
+
+  // Forwarding of the parts of a request for shards held on other nodes of the region
+  // (api_forwarding.cc).
+  struct ShardPlan {
+    CollectionConfig config;
+    std::vector<uint32_t> local;   // shards held here
+    std::vector<uint32_t> remote;  // shards held elsewhere in the region
+  };
+  // Consistency tokens split the same way: the part naming local shards, and per other shard a
+  // token naming only it.
+  struct SplitToken {
+    std::string local;
+    std::map<uint32_t, std::string> remote;
+  };
+  // The plan of a request on `collection`, or nullopt when every shard is held here (or the
+  // collection is unknown, or there is no forwarder): the local path then answers.
+  std::optional<ShardPlan> plan(const std::string& collection) const;
+  static SplitToken split_token(const ShardPlan& plan, const std::string& token);
+  // For a request another node forwarded for `shard`: Unavailable unless it is held here.
+  void check_forwarded(const std::string& collection, int32_t shard) const;
+  kj::Promise<void> upsert_forwarding(UpsertContext context, ShardPlan plan,
+                                      std::vector<storage::PointRecord> records);
+  kj::Promise<void> delete_forwarding(DeleteContext context, ShardPlan plan,
+                                      std::vector<PointId> ids);
+  kj::Promise<void> get_forwarding(GetContext context, ShardPlan plan);
+  kj::Promise<void> count_forwarding(CountContext context, ShardPlan plan);
+  kj::Promise<void> scroll_forwarding(ScrollContext context, ShardPlan plan);
+  kj::Promise<void> search_forwarding(SearchContext context, ShardPlan plan);
+  kj::Promise<void> set_payload_forwarding(SetPayloadContext context, ShardPlan plan);
+  kj::Promise<void> overwrite_payload_forwarding(OverwritePayloadContext context, ShardPlan plan);
+  kj::Promise<void> delete_payload_keys_forwarding(DeletePayloadKeysContext context,
+                                                   ShardPlan plan);
 
   Node& node_;
   RequestRouter router_;

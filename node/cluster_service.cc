@@ -9,6 +9,7 @@
 #include "node/cluster_codec.h"
 #include "node/collection_shard_store.h"
 #include "node/log.h"
+#include "node/shard_placement.h"
 #include "replication/rpc_peer.h"
 #include "replication/rpc_shard_host.h"
 #include "schema/rpc_status.h"
@@ -48,6 +49,9 @@ void ClusterService::start(kj::Own<kj::ConnectionReceiver> receiver) {
   endpoint_->set_gossip_handler([this](std::string_view bytes) { return answer_gossip(bytes); });
   endpoint_->set_refusal_handler([this](const std::string& reason) { log_refusal(reason); });
   endpoint_->listen(kj::mv(receiver));
+  // Without seeds this node starts its region alone: it owns every shard until it hears of
+  // others. With seeds it waits for their members (NodeOptions::await_placement).
+  if (options_.seeds.empty()) place_shards();
   sync_shards();
   tasks_.add(gossip_loop());
 }
@@ -90,6 +94,7 @@ void ClusterService::absorb(const GossipMessage& message) {
   std::vector<MemberInfo> heard = message.members;
   heard.push_back(message.from);
   membership_.merge(heard, now);
+  place_shards();
   auto changes = node_.merge_catalog(message.catalog);
   if (!changes.ok()) {
     log_error(absl::StrCat("cannot apply the collection catalog from node ", message.from.node_id,
@@ -98,6 +103,19 @@ void ClusterService::absorb(const GossipMessage& message) {
     for (const auto& line : *changes) log_info(line);
   }
   sync_shards();
+}
+
+void ClusterService::place_shards() {
+  std::vector<std::string> region{node_.node_id()};
+  for (const auto& m : membership_.members()) {
+    if (m.region == options_.region) region.push_back(m.node_id);
+  }
+  auto changes = node_.set_region_members(std::move(region));
+  if (!changes.ok()) {
+    log_error(absl::StrCat("cannot apply shard placement: ", changes.status().ToString()));
+    return;
+  }
+  for (const auto& line : *changes) log_info(line);
 }
 
 absl::StatusOr<std::string> ClusterService::answer_gossip(std::string_view bytes) {
@@ -362,6 +380,35 @@ std::vector<ShardHolder> ClusterService::shard_holders(const std::string& collec
         out.push_back({m.node_id, m.region, m.client_address});
         break;
       }
+    }
+  }
+  return out;
+}
+
+std::vector<ShardHolder> ClusterService::region_holders(const CollectionConfig& config,
+                                                        uint32_t shard) const {
+  std::vector<std::string> region{node_.node_id()};
+  std::map<std::string, MemberInfo> members;
+  for (auto& m : membership_.members()) {
+    if (m.region != options_.region || m.node_id == node_.node_id()) continue;
+    region.push_back(m.node_id);
+    members.emplace(m.node_id, std::move(m));
+  }
+  std::vector<ShardHolder> out;
+  auto add = [&](const MemberInfo& m) {
+    if (m.client_address.empty()) return;
+    for (const auto& h : out) {
+      if (h.node_id == m.node_id) return;
+    }
+    out.push_back({m.node_id, m.region, m.client_address});
+  };
+  for (const auto& owner : shard_owners(config.name, shard, region, config.replication_factor)) {
+    auto it = members.find(owner);
+    if (it != members.end()) add(it->second);
+  }
+  for (const auto& [id, m] : members) {
+    for (const auto& r : m.replicas) {
+      if (r.collection == config.name && r.shard == shard && r.replica_id != 0) add(m);
     }
   }
   return out;

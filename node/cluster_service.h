@@ -136,6 +136,10 @@ class ClusterService : private kj::TaskSet::ErrorHandler {
   // The nodes holding a replica of shard `shard` of the collection named `collection` (not a
   // local name): this node first when it does, then every member advertising one, by node id.
   std::vector<ShardHolder> shard_holders(const std::string& collection, uint32_t shard) const;
+  // The other nodes of this region to send a request for shard `shard` of the collection
+  // `config` to, best first: its owners by placement over the region's known members, then any
+  // other member advertising a replica of it. Empty when this node knows no other.
+  std::vector<ShardHolder> region_holders(const CollectionConfig& config, uint32_t shard) const;
   // Regions that have at least one replica of `collection` (other than ours).
   std::set<std::string> peer_regions(const std::string& collection) const;
 
@@ -145,6 +149,8 @@ class ClusterService : private kj::TaskSet::ErrorHandler {
   GossipMessage own_view();
   // Joins a peer's view; creates/drops collections per the catalog and updates the shards.
   void absorb(const GossipMessage& message);
+  // Tells the node its region's known members (it recomputes which shards it owns).
+  void place_shards();
   absl::StatusOr<std::string> answer_gossip(std::string_view bytes);
   kj::Promise<void> gossip_loop();
   void gossip_round();

@@ -71,6 +71,8 @@ int run(const DaemonConfig& config) {
   node_options.region = config.region;
   // A clustered node keeps its delta logs until its peers acknowledge them.
   node_options.retain_delta_log = !config.peer_listen.empty();
+  // A node joining through seeds learns its region's members before it takes shards.
+  node_options.await_placement = !config.peer_listen.empty() && !config.seeds.empty();
   // Sealed index segments beside the LMDB environment, sealed under the records' key ring (so a
   // key rotation applies to new segment files too).
   node_options.segment_dir = std::filesystem::path(config.data_dir) / "segments";
@@ -112,6 +114,7 @@ int run(const DaemonConfig& config) {
   // Declared before the cluster service, which uses it, so that it is destroyed after it.
   std::unique_ptr<replication::PeerTls> peer_tls;
   std::unique_ptr<ClusterService> cluster;
+  std::unique_ptr<ShardForwarder> forwarder;  // used by the API servers: outlives the listener
   if (config.peer_listen.empty() && !config.peer_tls_cert.empty()) {
     log_warning("--peer-tls-* given without --peer-listen: the node runs alone, TLS unused");
   }
@@ -163,6 +166,8 @@ int run(const DaemonConfig& config) {
     cluster_hooks = cluster.get();
     cluster->start(kj::mv(peer_receiver));
     info.cluster = cluster.get();
+    forwarder = std::make_unique<ShardForwarder>(io.provider->getNetwork(), *cluster);
+    info.forwarder = forwarder.get();
   }
   // Last of the start-up lines: scripts and tests wait for it.
   log_info(absl::StrCat("listening on ", client_address));

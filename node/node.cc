@@ -218,12 +218,21 @@ absl::StatusOr<CollectionInfo> Node::create_collection(const CollectionConfig& c
   auto entry = catalog_.create(config, options_.mint_replica_id(), options_.physical_clock_ms(),
                                options_.region);
   if (!entry.ok()) return entry.status();
+  // Only the shards this node owns in its region (all of them for replication factor 0).
+  std::vector<uint32_t> owned;
   for (uint32_t shard = 0; shard < config.shard_count; ++shard) {
+    if (!owns_shard_locked(config, shard)) continue;
+    owned.push_back(shard);
     bindings_[shard_replica_name(config.name, shard)] = entry->incarnation;
   }
   if (auto s = persist_catalog(); !s.ok()) return s;
-  for (uint32_t shard = 0; shard < config.shard_count; ++shard) {
+  for (uint32_t shard : owned) {
     if (auto s = create_local(shard_replica_config(config, shard)); !s.ok()) return s;
+  }
+  if (!collections_.contains(config.name)) {
+    CollectionInfo none;  // shard 0 lives on other nodes
+    none.stored.config = config;
+    return none;
   }
   return info_of(*collections_.at(config.name));
 }

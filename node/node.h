@@ -86,6 +86,12 @@ struct NodeOptions {
   // (ShardHost::on_local_commit). Runs on the writer's thread after the node's lock is released;
   // it must not block. Writes that changed nothing do not call it. May be empty.
   std::function<void(const std::string& collection, uint64_t seq)> on_local_commit;
+  // Placement of collections with a replication factor (docs/sharding.md): true on a node that
+  // joins a cluster through seeds, which creates no new shard replica of such a collection until
+  // the replication layer tells it its region's members (set_region_members); a node that has
+  // not heard gossip yet must not take shards it may not own. False: until told otherwise the
+  // node is its region's only member and owns every shard.
+  bool await_placement = false;
   // Whether flat collections run batched exact searches on the GPU (the daemon resolves --gpu
   // into this at start, see gpu_mode.h). Default: CPU only.
   GpuSearchPolicy gpu;
@@ -227,6 +233,15 @@ class Node {
   // creates, relabels or drops local collections so that they match the catalog's winners.
   // Returns one line per local change (for the log).
   std::vector<CatalogEntry> catalog_entries() const;
+  // The known members of this node's region (node ids, down ones included, this node among
+  // them): a shard replica of a collection with a replication factor is created here only when
+  // rendezvous placement over them makes this node an owner. A change recomputes placement and
+  // creates the newly owned shard replicas (empty, filled by replication); replicas this node no
+  // longer owns are kept (moving them away is not done yet). Returns one line per local change.
+  absl::StatusOr<std::vector<std::string>> set_region_members(std::vector<std::string> node_ids);
+  // Whether this node owns shard `shard` of a collection with `config` (always, for replication
+  // factor 0).
+  bool owns_shard(const CollectionConfig& config, uint32_t shard) const;
   absl::StatusOr<std::vector<std::string>> merge_catalog(const std::vector<CatalogEntry>& entries);
   // Creates of `collection` that lost to a create with other settings (empty: no conflict).
   std::vector<CatalogEntry> catalog_conflicts(const std::string& collection) const;
@@ -266,6 +281,8 @@ class Node {
   absl::StatusOr<std::vector<std::string>> reconcile_catalog() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A fresh, empty local collection / removal of one (storage and memory), without the catalog.
   absl::Status create_local(const CollectionConfig& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool owns_shard_locked(const CollectionConfig& config, uint32_t shard) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status drop_local(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The local names of the shard replicas of `collection` held here.
   std::vector<std::string> local_shards_of(const std::string& collection) const
@@ -288,6 +305,8 @@ class Node {
   CollectionCatalog catalog_ ABSL_GUARDED_BY(mu_);
   // Local collection name -> the catalog incarnation its data belongs to.
   std::map<std::string, uint64_t> bindings_ ABSL_GUARDED_BY(mu_);
+  // Sorted; unset until set_region_members (see NodeOptions::await_placement).
+  std::optional<std::vector<std::string>> region_members_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace meridian::node

@@ -1,10 +1,13 @@
 // Node's side of the collection catalog (see node.h and collection_catalog.h): loading and
 // persisting it, and making the local collections match its winners after a local change or a
 // merge of a peer's entries.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "node/cluster_codec.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/shard_placement.h"
 
 namespace meridian::node {
 namespace {
@@ -44,6 +47,28 @@ std::vector<CatalogEntry> Node::catalog_entries() const {
 std::vector<CatalogEntry> Node::catalog_conflicts(const std::string& collection) const {
   AnnotatedReaderLock lock(&mu_);
   return catalog_.conflicts(collection);
+}
+
+absl::StatusOr<std::vector<std::string>> Node::set_region_members(
+    std::vector<std::string> node_ids) {
+  absl::MutexLock lock(&mu_);
+  std::sort(node_ids.begin(), node_ids.end());
+  node_ids.erase(std::unique(node_ids.begin(), node_ids.end()), node_ids.end());
+  if (region_members_ == node_ids) return std::vector<std::string>{};
+  region_members_ = std::move(node_ids);
+  return reconcile_catalog();
+}
+
+bool Node::owns_shard(const CollectionConfig& config, uint32_t shard) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return owns_shard_locked(config, shard);
+}
+
+bool Node::owns_shard_locked(const CollectionConfig& config, uint32_t shard) const {
+  if (config.replication_factor == 0) return true;
+  if (!region_members_.has_value()) return !options_.await_placement;
+  const auto owners = shard_owners(config.name, shard, *region_members_, config.replication_factor);
+  return std::find(owners.begin(), owners.end(), node_id()) != owners.end();
 }
 
 absl::StatusOr<std::vector<std::string>> Node::merge_catalog(
@@ -98,11 +123,14 @@ absl::StatusOr<std::vector<std::string>> Node::reconcile_catalog() {
       continue;
     }
     const uint32_t shard_count = winner.config.shard_count;
-    // Every shard of the collection is held on every node (docs/sharding.md).
+    // The shards this node owns in its region (all of them for replication factor 0).
     for (uint32_t shard = 0; shard < shard_count; ++shard) {
       const std::string local = shard_replica_name(name, shard);
       const CollectionConfig config = shard_replica_config(winner.config, shard);
       if (!collections_.contains(local)) {
+        // A replica already here is kept even when not owned: it may hold the only copy of
+        // writes (moving shards away is not done yet).
+        if (!owns_shard_locked(winner.config, shard)) continue;
         if (auto s = create_local(config); !s.ok()) return s;
         bindings_[local] = winner.incarnation;
         changes.push_back(absl::StrCat("collection '", local, "' created (catalog, from region ",

@@ -130,14 +130,8 @@ absl::StatusOr<RoutedWrite> RequestRouter::upsert(const std::string& collection,
     if (!outcome.ok()) return outcome.status();
     return single(collection, *std::move(outcome));
   }
-  if (auto s = validate_batch_size(points.size(), "points"); !s.ok()) return s;
   // Validate the whole batch first, so that bad input writes no shard at all.
-  for (size_t i = 0; i < points.size(); ++i) {
-    const std::string where = absl::StrCat("point ", i, " (id ", points[i].id.to_string(), ")");
-    if (auto s = validate_vector(*config, points[i].vector, where); !s.ok()) return s;
-    auto payload = normalize_payload(points[i].payload_json, where);
-    if (!payload.ok()) return payload.status();
-  }
+  if (auto s = validate_points(*config, points); !s.ok()) return s;
   std::vector<PointId> ids;
   for (const auto& p : points) ids.push_back(p.id);
   const auto parts = split(ids, config->shard_count);
@@ -161,6 +155,18 @@ absl::StatusOr<RoutedWrite> RequestRouter::upsert(const std::string& collection,
   }
   out.causal_token = encode_shard_token(tokens);
   return out;
+}
+
+absl::Status validate_points(const CollectionConfig& config,
+                             const std::vector<storage::PointRecord>& points) {
+  if (auto s = validate_batch_size(points.size(), "points"); !s.ok()) return s;
+  for (size_t i = 0; i < points.size(); ++i) {
+    const std::string where = absl::StrCat("point ", i, " (id ", points[i].id.to_string(), ")");
+    if (auto s = validate_vector(config, points[i].vector, where); !s.ok()) return s;
+    auto payload = normalize_payload(points[i].payload_json, where);
+    if (!payload.ok()) return payload.status();
+  }
+  return absl::OkStatus();
 }
 
 template <typename Write>
@@ -266,12 +272,29 @@ absl::StatusOr<std::vector<std::optional<storage::PointRecord>>> RequestRouter::
   return out;
 }
 
-absl::StatusOr<uint64_t> RequestRouter::count(const std::string& collection) const {
+bool RequestRouter::holds(const std::string& collection, uint32_t shard) const {
+  return node_.replica_id(shard_replica_name(collection, shard)).ok();
+}
+
+namespace {
+
+std::vector<uint32_t> shards_or_all(const std::optional<std::vector<uint32_t>>& shards,
+                                    uint32_t shard_count) {
+  if (shards.has_value()) return *shards;
+  std::vector<uint32_t> all(shard_count);
+  for (uint32_t s = 0; s < shard_count; ++s) all[s] = s;
+  return all;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> RequestRouter::count(
+    const std::string& collection, const std::optional<std::vector<uint32_t>>& shards) const {
   auto config = config_of(collection);
   if (!config.ok()) return config.status();
-  if (config->shard_count == 1) return node_.count(collection);
+  if (config->shard_count == 1 && !shards.has_value()) return node_.count(collection);
   uint64_t total = 0;
-  for (uint32_t s = 0; s < config->shard_count; ++s) {
+  for (uint32_t s : shards_or_all(shards, config->shard_count)) {
     auto replica = replica_of(collection, s);
     if (!replica.ok()) return replica.status();
     auto n = node_.count(*replica);
@@ -281,9 +304,9 @@ absl::StatusOr<uint64_t> RequestRouter::count(const std::string& collection) con
   return total;
 }
 
-absl::StatusOr<storage::ScrollPage> RequestRouter::scroll(const std::string& collection,
-                                                          std::string_view cursor,
-                                                          uint32_t limit) const {
+absl::StatusOr<storage::ScrollPage> RequestRouter::scroll(
+    const std::string& collection, std::string_view cursor, uint32_t limit,
+    std::optional<uint32_t> only_shard) const {
   auto config = config_of(collection);
   if (!config.ok()) return config.status();
   if (config->shard_count == 1) return node_.scroll(collection, cursor, limit);
@@ -301,8 +324,13 @@ absl::StatusOr<storage::ScrollPage> RequestRouter::scroll(const std::string& col
       return absl::InvalidArgumentError("malformed scroll cursor: shard out of range");
     }
   }
+  if (only_shard.has_value() && cursor.empty()) shard = *only_shard;
+  if (only_shard.has_value() && shard != *only_shard) {
+    return absl::InvalidArgumentError("scroll cursor of another shard than the forwarded one");
+  }
+  const uint32_t end = only_shard.has_value() ? *only_shard + 1 : config->shard_count;
   storage::ScrollPage out;
-  while (shard < config->shard_count && out.points.size() < limit) {
+  while (shard < end && out.points.size() < limit) {
     auto replica = replica_of(collection, shard);
     if (!replica.ok()) return replica.status();
     auto page = node_.scroll(*replica, inner, limit - static_cast<uint32_t>(out.points.size()));
@@ -315,7 +343,7 @@ absl::StatusOr<storage::ScrollPage> RequestRouter::scroll(const std::string& col
       inner = std::move(page->next_cursor);
     }
   }
-  if (shard < config->shard_count) {
+  if (shard < end) {
     out.next_cursor.push_back(static_cast<char>(shard));
     out.next_cursor.append(inner);
   }
@@ -323,13 +351,15 @@ absl::StatusOr<storage::ScrollPage> RequestRouter::scroll(const std::string& col
 }
 
 absl::StatusOr<std::vector<std::vector<SearchHit>>> RequestRouter::search(
-    const std::string& collection, std::span<const float> queries,
-    const SearchParams& params) const {
+    const std::string& collection, std::span<const float> queries, const SearchParams& params,
+    const std::optional<std::vector<uint32_t>>& shards) const {
   auto config = config_of(collection);
   if (!config.ok()) return config.status();
-  if (config->shard_count == 1) return node_.search(collection, queries, params);
+  if (config->shard_count == 1 && !shards.has_value()) {
+    return node_.search(collection, queries, params);
+  }
   std::vector<std::vector<SearchHit>> merged;
-  for (uint32_t s = 0; s < config->shard_count; ++s) {
+  for (uint32_t s : shards_or_all(shards, config->shard_count)) {
     auto replica = replica_of(collection, s);
     if (!replica.ok()) return replica.status();
     auto hits = node_.search(*replica, queries, params);
@@ -339,14 +369,17 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> RequestRouter::search(
       for (auto& h : (*hits)[q]) merged[q].push_back(std::move(h));
     }
   }
-  const Metric metric = config->metric;
-  for (auto& hits : merged) {
-    std::sort(hits.begin(), hits.end(), [metric](const SearchHit& a, const SearchHit& b) {
+  merge_hits(config->metric, params.k, merged);
+  return merged;
+}
+
+void merge_hits(Metric metric, uint32_t k, std::vector<std::vector<SearchHit>>& hits) {
+  for (auto& query : hits) {
+    std::sort(query.begin(), query.end(), [metric](const SearchHit& a, const SearchHit& b) {
       return ranks_before(metric, a, b);
     });
-    if (hits.size() > params.k) hits.resize(params.k);
+    if (query.size() > k) query.resize(k);
   }
-  return merged;
 }
 
 CollectionInfo merge_shard_infos(const std::string& collection,
@@ -385,13 +418,19 @@ absl::StatusOr<CollectionInfo> RequestRouter::collection_info(const std::string&
   auto config = config_of(collection);
   if (!config.ok()) return config.status();
   if (config->shard_count == 1) return node_.collection_info(collection);
+  // The shard replicas held here (with a replication factor, a node holds only some shards).
   std::vector<CollectionInfo> shards;
   for (uint32_t s = 0; s < config->shard_count; ++s) {
     auto replica = replica_of(collection, s);
-    if (!replica.ok()) return replica.status();
+    if (!replica.ok()) continue;
     auto info = node_.collection_info(*replica);
     if (!info.ok()) return info.status();
     shards.push_back(*std::move(info));
+  }
+  if (shards.empty()) {
+    CollectionInfo none;
+    none.stored.config = *config;
+    return merge_shard_infos(collection, {none});
   }
   return merge_shard_infos(collection, shards);
 }

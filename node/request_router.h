@@ -3,8 +3,9 @@
 // search fan out to every shard and their answers are merged (top-k by the metric's order).
 // A one-shard collection passes straight through, its tokens and cursors unchanged.
 //
-// Today every node holds every shard of every collection, so every shard is local; a shard
-// replica that is missing here answers Unavailable naming the shard.
+// The router works on the shard replicas held here: a shard replica that is missing here answers
+// Unavailable naming the shard. Sending the parts for other shards to the nodes of the region that
+// hold them is the API server's job (api_forwarding.cc); reads take the set of shards to read.
 //
 // Thread safety: as Node's (it holds no state of its own).
 #pragma once
@@ -69,22 +70,28 @@ class RequestRouter {
   absl::StatusOr<bool> token_satisfied(const std::string& collection, std::string_view token) const;
   absl::StatusOr<std::vector<std::optional<storage::PointRecord>>> get(
       const std::string& collection, std::span<const PointId> ids) const;
-  absl::StatusOr<uint64_t> count(const std::string& collection) const;
+  // `shards`: the shards to read (nullopt: all of them).
+  absl::StatusOr<uint64_t> count(const std::string& collection,
+                                 const std::optional<std::vector<uint32_t>>& shards = {}) const;
   // Pages through shard 0 in id order, then shard 1, ...; a multi-shard cursor is the shard
-  // number (u8) followed by that shard's cursor.
+  // number (u8) followed by that shard's cursor. With `only_shard`, the page stops at the end of
+  // the cursor's shard (which must be that one).
   absl::StatusOr<storage::ScrollPage> scroll(const std::string& collection, std::string_view cursor,
-                                             uint32_t limit) const;
-  absl::StatusOr<std::vector<std::vector<SearchHit>>> search(const std::string& collection,
-                                                             std::span<const float> queries,
-                                                             const SearchParams& params) const;
+                                             uint32_t limit,
+                                             std::optional<uint32_t> only_shard = {}) const;
+  absl::StatusOr<std::vector<std::vector<SearchHit>>> search(
+      const std::string& collection, std::span<const float> queries, const SearchParams& params,
+      const std::optional<std::vector<uint32_t>>& shards = {}) const;
+  // Whether this node holds a replica of shard `shard` of `collection`.
+  bool holds(const std::string& collection, uint32_t shard) const;
+  // The collection's settings (NotFound when there is no such collection).
+  absl::StatusOr<CollectionConfig> config_of(const std::string& collection) const;
   // The collection as a whole: settings under its own name, counts summed over its shard
   // replicas here, and a digest of their digests.
   absl::StatusOr<CollectionInfo> collection_info(const std::string& collection) const;
   absl::StatusOr<std::vector<CollectionInfo>> list_collections() const;
 
  private:
-  // The shard count of `collection` (NotFound when there is no such collection).
-  absl::StatusOr<CollectionConfig> config_of(const std::string& collection) const;
   // The local name of `shard`, Unavailable when this node does not hold it.
   absl::StatusOr<std::string> replica_of(const std::string& collection, uint32_t shard) const;
   // Splits `ids` by shard: for each shard, the positions in `ids` of its ids.
@@ -98,6 +105,14 @@ class RequestRouter {
 };
 
 // Combines the infos of a collection's shard replicas (shard order) into one.
+// Checks every point of a batch for `config` (vector and payload): InvalidArgument naming the
+// first bad one.
+absl::Status validate_points(const CollectionConfig& config,
+                             const std::vector<storage::PointRecord>& points);
+
+// Sorts the hits of each query by `metric`'s order (ties by id) and keeps the first `k`.
+void merge_hits(Metric metric, uint32_t k, std::vector<std::vector<SearchHit>>& hits);
+
 CollectionInfo merge_shard_infos(const std::string& collection,
                                  const std::vector<CollectionInfo>& shards);
 

@@ -173,6 +173,7 @@ struct SearchRequest {
   # Malformed filters fail with InvalidArgument.
   nprobe @8 :UInt32;         # ivfFlat, ivfPq: lists scanned per sealed segment, 1..65536 (0 = default:
                              # max(8, nlist / 8) of each segment); ignored by flat and hnsw
+  forwardShard @9 :Int32 = -1;  # internal, see Api
 }
 
 struct QueryResult {
@@ -292,10 +293,17 @@ interface Api {
   # `writeConcern` (default local) says when to answer; `timeoutMs` (0: 5000, at most 60000)
   # bounds the wait for region / allRegions.
   upsert @5 (collection :Text, points :List(Point), writeConcern :WriteConcern,
-             timeoutMs :UInt32) -> (result :WriteResult);
+             timeoutMs :UInt32, forwardShard :Int32 = -1) -> (result :WriteResult);
   # Deletes points by id; ids that do not exist are ignored (not counted in `applied`).
   delete @6 (collection :Text, ids :List(PointId), writeConcern :WriteConcern,
-             timeoutMs :UInt32) -> (result :WriteResult);
+             timeoutMs :UInt32, forwardShard :Int32 = -1) -> (result :WriteResult);
+  #
+  # `forwardShard` (internal; clients leave it at -1): set by the node that coordinates a request
+  # on a sharded collection when it sends the part for shard `forwardShard` to a node of its
+  # region that holds that shard (docs/sharding.md). The receiver answers from its own replica of
+  # that one shard (Unavailable when it holds none) and never forwards it again, so a stale
+  # placement cannot make a request loop. Tokens and cursors stay the collection's composite ones
+  # (naming only that shard).
   #
   # Reads (get, count, scroll, search) take an optional `consistencyToken`: the causalToken of an
   # earlier write, possibly made through another node. When given, the node first waits (bounded,
@@ -305,13 +313,14 @@ interface Api {
 
   # Returns the points that exist among `ids`, in request order; missing ids are skipped.
   get @7 (collection :Text, ids :List(PointId), withVector :Bool, withPayload :Bool,
-          consistencyToken :Data)
+          consistencyToken :Data, forwardShard :Int32 = -1)
       -> (points :List(Point));
-  count @8 (collection :Text, consistencyToken :Data) -> (count :UInt64);
+  count @8 (collection :Text, consistencyToken :Data, forwardShard :Int32 = -1)
+      -> (count :UInt64);
   # Pages through a collection in id order. Start with an empty cursor; an empty nextCursor
   # means the end. `limit` is 1..10000 (0 means 100).
   scroll @9 (collection :Text, cursor :Data, limit :UInt32, withVector :Bool, withPayload :Bool,
-             consistencyToken :Data)
+             consistencyToken :Data, forwardShard :Int32 = -1)
       -> (points :List(Point), nextCursor :Data);
   # Exact nearest-neighbour search for one or many queries.
   search @10 (request :SearchRequest) -> (results :List(QueryResult));
@@ -323,13 +332,14 @@ interface Api {
   # are skipped, not counted in `applied`). `payload` is a JSON object; its top-level fields are
   # the unit of update and of conflict resolution (last writer wins per field).
   # Merges the given fields into each point's payload, keeping the others.
-  setPayload @12 (collection :Text, ids :List(PointId), payload :Text) -> (result :WriteResult);
+  setPayload @12 (collection :Text, ids :List(PointId), payload :Text, forwardShard :Int32 = -1)
+      -> (result :WriteResult);
   # Replaces each point's whole payload with the given one.
-  overwritePayload @13 (collection :Text, ids :List(PointId), payload :Text)
-      -> (result :WriteResult);
+  overwritePayload @13 (collection :Text, ids :List(PointId), payload :Text,
+                        forwardShard :Int32 = -1) -> (result :WriteResult);
   # Removes the named top-level fields (absent ones are ignored).
-  deletePayloadKeys @14 (collection :Text, ids :List(PointId), keys :List(Text))
-      -> (result :WriteResult);
+  deletePayloadKeys @14 (collection :Text, ids :List(PointId), keys :List(Text),
+                         forwardShard :Int32 = -1) -> (result :WriteResult);
 
   # The collection's shard map: its shard count, the point hash's version and, per shard, the
   # nodes (in every region) this node knows to hold a replica of it.

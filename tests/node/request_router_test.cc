@@ -239,5 +239,64 @@ TEST(ShardTokenTest, RoundTripsAndRefusesCorruption) {
   MERIDIAN_EXPECT_CODE(decode_shard_token(bad_version), absl::StatusCode::kInvalidArgument);
 }
 
+// Placement (docs/sharding.md, "What a node holds"): with a replication factor the node holds
+// only the shards rendezvous placement over its region's members gives it; learning of members
+// creates newly owned shards and never drops a replica it has.
+TEST_F(RequestRouterTest, ReplicationFactorHoldsOnlyOwnedShardsAndNeverDropsOnRecompute) {
+  constexpr uint32_t kShards = 32;  // a random node id owns neither none nor all of them
+  const std::vector<std::string> region = {node_->node_id(), "other-node-a", "other-node-b"};
+  MERIDIAN_ASSERT_OK(node_->set_region_members(region).status());
+  CollectionConfig config{"docs", 2, Metric::kL2};
+  config.shard_count = kShards;
+  config.replication_factor = 1;
+  MERIDIAN_ASSERT_OK(node_->create_collection(config).status());
+  CollectionConfig everywhere{"all", 2, Metric::kL2};
+  everywhere.shard_count = 4;
+  MERIDIAN_ASSERT_OK(node_->create_collection(everywhere).status());
+
+  RequestRouter router(*node_);
+  const auto owned = owned_shards("docs", kShards, node_->node_id(), region, 1);
+  ASSERT_FALSE(owned.empty());
+  ASSERT_LT(owned.size(), kShards);
+  for (uint32_t s = 0; s < kShards; ++s) {
+    const bool is_owned = std::find(owned.begin(), owned.end(), s) != owned.end();
+    EXPECT_EQ(router.holds("docs", s), is_owned) << "shard " << s;
+  }
+  for (uint32_t s = 0; s < 4; ++s) EXPECT_TRUE(router.holds("all", s));  // factor 0
+  // Info covers the shards held here; a read of the whole needs the others (forwarding).
+  MERIDIAN_ASSERT_OK(router.collection_info("docs").status());
+  MERIDIAN_EXPECT_CODE(router.count("docs"), absl::StatusCode::kUnavailable);
+  MERIDIAN_EXPECT_OK(router.count("docs", owned).status());
+
+  // Alone in the region: it owns everything and creates the rest.
+  MERIDIAN_ASSERT_OK(node_->set_region_members({node_->node_id()}).status());
+  for (uint32_t s = 0; s < kShards; ++s) EXPECT_TRUE(router.holds("docs", s)) << "shard " << s;
+  // Others come back: nothing is dropped (moving shards away is not done yet).
+  MERIDIAN_ASSERT_OK(node_->set_region_members(region).status());
+  for (uint32_t s = 0; s < kShards; ++s) EXPECT_TRUE(router.holds("docs", s)) << "shard " << s;
+}
+
+class AwaitPlacementTest : public NodeFixture {
+ protected:
+  NodeOptions node_options() const override {
+    NodeOptions options;
+    options.await_placement = true;
+    return options;
+  }
+};
+
+// A node joining through seeds takes no shard of a collection with a replication factor before
+// it knows its region's members, and does after.
+TEST_F(AwaitPlacementTest, NoShardIsCreatedBeforeTheRegionIsKnown) {
+  CollectionConfig config{"docs", 2, Metric::kL2};
+  config.shard_count = 4;
+  config.replication_factor = 1;
+  MERIDIAN_ASSERT_OK(node_->create_collection(config).status());
+  RequestRouter router(*node_);
+  for (uint32_t s = 0; s < 4; ++s) EXPECT_FALSE(router.holds("docs", s)) << "shard " << s;
+  MERIDIAN_ASSERT_OK(node_->set_region_members({node_->node_id()}).status());
+  for (uint32_t s = 0; s < 4; ++s) EXPECT_TRUE(router.holds("docs", s)) << "shard " << s;
+}
+
 }  // namespace
 }  // namespace meridian::node
