@@ -76,6 +76,14 @@ absl::Status upload(DeviceBuffer<T>& dst, std::span<const T> src, cudaStream_t s
       "upload");
 }
 
+// Fills `norms` with the squared L2 norm of each of the `n` rows of `rows` (device memory), for
+// the ||q||^2 + ||x||^2 - 2 q.x form of the L2 distance.
+absl::Status row_sq_norms(DeviceBuffer<float>& norms, const float* rows, size_t n, uint32_t dim,
+                          cudaStream_t stream) {
+  if (absl::Status s = norms.reserve(n); !s.ok()) return s;
+  return cuda_status(cuda::launch_row_sq_norms(rows, n, dim, norms.get(), stream), "norms");
+}
+
 // What the one-time device probe found.
 struct DeviceProbe {
   bool available = false;
@@ -222,11 +230,7 @@ absl::StatusOr<std::unique_ptr<GpuFlatSearcher>> GpuFlatSearcher::create(
   }
   const size_t n = impl->labels.size();
   if (metric == Metric::kL2) {
-    if (auto s = impl->sq_norms.reserve(n); !s.ok()) return s;
-    if (auto s = cuda_status(
-            cuda::launch_row_sq_norms(impl->vectors.get(), n, dim, impl->sq_norms.get(), stream),
-            "norms");
-        !s.ok()) {
+    if (auto s = row_sq_norms(impl->sq_norms, impl->vectors.get(), n, dim, stream); !s.ok()) {
       return s;
     }
   }
@@ -397,10 +401,7 @@ absl::StatusOr<std::unique_ptr<GpuIvfFlatSearcher>> GpuIvfFlatSearcher::create(
     if (!s.ok()) return s;
   }
   if (impl->metric == Metric::kL2) {
-    if (auto s = impl->centroid_sq.reserve(impl->nlist); !s.ok()) return s;
-    if (auto s = cuda_status(cuda::launch_row_sq_norms(impl->centroids.get(), impl->nlist, dim,
-                                                       impl->centroid_sq.get(), stream),
-                             "norms");
+    if (auto s = row_sq_norms(impl->centroid_sq, impl->centroids.get(), impl->nlist, dim, stream);
         !s.ok()) {
       return s;
     }
