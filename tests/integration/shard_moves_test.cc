@@ -3,7 +3,9 @@
 // collection of 4 shards with replication factor 1 under a steady write load; a 3rd node starts
 // in the region; the shards rendezvous placement gives it are filled by replication and handed
 // off by their old holders, until each shard has exactly one holder again. Every acknowledged
-// write is still there, and no search issued during the move failed.
+// write is still there, and no search issued during the move failed. With replication factor 2
+// and one owner down, the replica being handed off is kept (status names the owner it waits
+// for) until that owner is back and caught up.
 #include <atomic>
 #include <cmath>
 #include <iostream>
@@ -324,6 +326,145 @@ TEST(ShardMovesTest, AddedNodeTakesItsShardsUnderLoadWithoutLoss) {
   auto settled = placement(cluster, collection, {0, 1, 2});
   ASSERT_TRUE(settled.has_value());
   EXPECT_EQ(settled->held, moved->held);
+}
+
+}  // namespace
+}  // namespace meridian
+
+namespace meridian {
+namespace {
+
+// The hand-offs node `node` reports in its status (nullopt when it does not answer).
+std::optional<std::vector<client::NodeStatus::Handoff>> handoffs_of(LocalCluster& cluster,
+                                                                    size_t node) {
+  auto status =
+      with_client(cluster.node(node).client_address, [](Client& c) { return c.status(); });
+  if (!status.ok()) return std::nullopt;
+  return status->handoffs;
+}
+
+// With replication factor 2, a joining node replaces one of a shard's two old owners; the old
+// owner it replaces keeps its replica while the other owner is down (and status says which owner
+// it waits for), and hands it off once that owner is back and caught up.
+TEST(ShardMovesTest, ReplicaIsKeptWhileAnOwnerIsDownAndHandedOffWhenItIsBack) {
+  TempDir dir;
+  LocalClusterOptions options;
+  options.regions = {"a"};
+  options.nodes_per_region = 3;
+  options.deferred_nodes = {2};
+  auto started = LocalCluster::start(dir.path(), options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  LocalCluster& cluster = **started;
+  auto joining = cluster.prepare_node(2);
+  ASSERT_TRUE(joining.ok()) << joining.status();
+  std::vector<std::string> ids;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        ids.clear();
+        for (size_t i : {0, 1}) {
+          auto status =
+              with_client(cluster.node(i).client_address, [](Client& c) { return c.status(); });
+          if (!status.ok() || status->members.size() != 1) return false;
+          ids.push_back(status->node_id);
+        }
+        return true;
+      },
+      kDeadline))
+      << cluster.logs_tail();
+  ids.push_back(*joining);
+  // A collection with a shard whose owners become nodes 1 and 2: node 0 hands that one off.
+  std::string collection;
+  uint32_t moving = 0;
+  for (int n = 0; collection.empty(); ++n) {
+    const std::string name = absl::StrCat("docs", n);
+    for (uint32_t s = 0; s < kShards && collection.empty(); ++s) {
+      auto owners = node::shard_owners(name, s, ids, 2);
+      std::sort(owners.begin(), owners.end());
+      std::vector<std::string> expected = {ids[1], ids[2]};
+      std::sort(expected.begin(), expected.end());
+      if (owners == expected) {
+        collection = name;
+        moving = s;
+      }
+    }
+  }
+  CollectionConfig config{collection, kDim, Metric::kL2};
+  config.shard_count = kShards;
+  config.replication_factor = 2;
+  auto created = with_client(cluster.node(0).client_address,
+                             [&](Client& c) { return c.create_collection(config); });
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto write = [&](uint64_t from, uint64_t to) -> absl::StatusOr<client::WriteResult> {
+    std::vector<PointData> batch;
+    for (uint64_t id = from; id < to; ++id) {
+      batch.push_back({PointId::number(id), vector_of(id), ""});
+    }
+    return with_client(cluster.node(0).client_address,
+                       [&](Client& c) { return c.upsert(collection, batch); });
+  };
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto p = placement(cluster, collection, {0, 1});
+        return p.has_value() && p->held[0].size() == kShards && p->held[1].size() == kShards;
+      },
+      kDeadline))
+      << cluster.logs_tail();
+  auto first = write(0, 200);
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  // Node 1 goes down; node 2 joins and catches up from node 0; more writes meanwhile.
+  ASSERT_TRUE(cluster.kill_node(1).ok());
+  ASSERT_TRUE(cluster.restart_node(2).ok()) << cluster.logs_tail();
+  auto second = write(200, 400);
+  ASSERT_TRUE(second.ok()) << second.status();
+  // Node 0 keeps the moving shard: node 2 has everything, node 1 is not reachable (status says
+  // so: the one owner it waits for, and why).
+  std::vector<client::NodeStatus::Handoff> seen;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto h = handoffs_of(cluster, 0);
+        if (!h.has_value()) return false;
+        seen = *h;
+        for (const auto& handoff : *h) {
+          if (handoff.collection != collection || handoff.shard != moving) continue;
+          return handoff.lagging.size() == 1 && handoff.lagging[0].node_id == ids[1] &&
+                 (handoff.lagging[0].reason == "not connected" ||
+                  handoff.lagging[0].reason == "down") &&
+                 !handoff.forwarding_writes;
+        }
+        return false;
+      },
+      kDeadline))
+      << seen.size() << " hand-offs" << cluster.logs_tail(30);
+  auto p = placement(cluster, collection, {0, 2});
+  ASSERT_TRUE(p.has_value());
+  EXPECT_TRUE(p->held[0].contains(moving));
+  EXPECT_TRUE(p->held[1].contains(moving));
+
+  // Node 1 is back: it catches up, and node 0 (like node 1, for the shards node 2 took from it)
+  // hands off; every shard ends with exactly two holders and every write is there.
+  ASSERT_TRUE(cluster.restart_node(1).ok()) << cluster.logs_tail();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto settled = placement(cluster, collection, {0, 1, 2});
+        if (!settled.has_value() || settled->handoffs != 0) return false;
+        for (uint32_t s = 0; s < kShards; ++s) {
+          size_t holders = 0;
+          for (const auto& held : settled->held) holders += held.contains(s);
+          if (holders != 2) return false;
+        }
+        return !settled->held[0].contains(moving);
+      },
+      kDeadline))
+      << cluster.logs_tail(30);
+  for (size_t n = 0; n < cluster.size(); ++n) {
+    SCOPED_TRACE(cluster.node(n).name);
+    auto counted = with_client(cluster.node(n).client_address, [&](Client& c) {
+      return c.count(collection, second->causal_token);
+    });
+    ASSERT_TRUE(counted.ok()) << counted.status();
+    EXPECT_EQ(*counted, 400u);
+  }
 }
 
 }  // namespace
