@@ -88,16 +88,16 @@ namespace {
 // A read is planned (which shards are held here) when it arrives, and its local part runs on a
 // later turn (after any token wait). A replica handed off in between (retired_replicas() moved)
 // makes the local part fail with Unavailable: the read is then planned and run once more, and
-// goes to the shard's new holder. A forwarded part is not rerun here: its coordinator tries the
-// shard's next holder.
-template <typename Run>
-kj::Promise<void> rerun_if_handed_off(const ClusterService* cluster, bool forwarded, Run run) {
-  if (cluster == nullptr || forwarded) return run();
+// goes to the shard's new holder. A forwarded part (`forwarded()`) is not rerun here: its
+// coordinator tries the shard's next holder.
+template <typename Forwarded, typename Run>
+kj::Promise<void> rerun_if_handed_off(const ClusterService* cluster, Forwarded forwarded, Run run) {
+  if (cluster == nullptr) return run();
   const uint64_t before = cluster->retired_replicas();
   return kj::evalNow([&] { return run(); })
-      .catch_([cluster, before, run](kj::Exception&& e) mutable -> kj::Promise<void> {
+      .catch_([cluster, before, forwarded, run](kj::Exception&& e) mutable -> kj::Promise<void> {
         if (cluster->retired_replicas() == before ||
-            exception_to_status(e).code() != absl::StatusCode::kUnavailable) {
+            exception_to_status(e).code() != absl::StatusCode::kUnavailable || forwarded()) {
           return kj::mv(e);
         }
         return run();
@@ -360,13 +360,9 @@ kj::Promise<void> ApiServer::poll_token(std::string collection, std::string toke
 }
 
 kj::Promise<void> ApiServer::get(GetContext context) {
-  bool forwarded = false;
-  KJ_IF_MAYBE (e, kj::runCatchingExceptions(
-                      [&] { forwarded = context.getParams().getForwardShard() >= 0; })) {
-    return handle([&] { kj::throwFatalException(kj::mv(*e)); });
-  }
-  return rerun_if_handed_off(info_.cluster, forwarded,
-                             [this, context]() mutable { return get_planned(context); });
+  return rerun_if_handed_off(
+      info_.cluster, [context]() mutable { return context.getParams().getForwardShard() >= 0; },
+      [this, context]() mutable { return get_planned(context); });
 }
 
 kj::Promise<void> ApiServer::get_planned(GetContext context) {
@@ -406,13 +402,9 @@ kj::Promise<void> ApiServer::get_now(GetContext context) {
 }
 
 kj::Promise<void> ApiServer::count(CountContext context) {
-  bool forwarded = false;
-  KJ_IF_MAYBE (e, kj::runCatchingExceptions(
-                      [&] { forwarded = context.getParams().getForwardShard() >= 0; })) {
-    return handle([&] { kj::throwFatalException(kj::mv(*e)); });
-  }
-  return rerun_if_handed_off(info_.cluster, forwarded,
-                             [this, context]() mutable { return count_planned(context); });
+  return rerun_if_handed_off(
+      info_.cluster, [context]() mutable { return context.getParams().getForwardShard() >= 0; },
+      [this, context]() mutable { return count_planned(context); });
 }
 
 kj::Promise<void> ApiServer::count_planned(CountContext context) {
@@ -448,13 +440,9 @@ kj::Promise<void> ApiServer::count_now(CountContext context) {
 }
 
 kj::Promise<void> ApiServer::scroll(ScrollContext context) {
-  bool forwarded = false;
-  KJ_IF_MAYBE (e, kj::runCatchingExceptions(
-                      [&] { forwarded = context.getParams().getForwardShard() >= 0; })) {
-    return handle([&] { kj::throwFatalException(kj::mv(*e)); });
-  }
-  return rerun_if_handed_off(info_.cluster, forwarded,
-                             [this, context]() mutable { return scroll_planned(context); });
+  return rerun_if_handed_off(
+      info_.cluster, [context]() mutable { return context.getParams().getForwardShard() >= 0; },
+      [this, context]() mutable { return scroll_planned(context); });
 }
 
 kj::Promise<void> ApiServer::scroll_planned(ScrollContext context) {
@@ -499,14 +487,10 @@ kj::Promise<void> ApiServer::scroll_now(ScrollContext context) {
 }
 
 kj::Promise<void> ApiServer::search(SearchContext context) {
-  bool forwarded = false;
-  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
-                 forwarded = context.getParams().getRequest().getForwardShard() >= 0;
-               })) {
-    return handle([&] { kj::throwFatalException(kj::mv(*e)); });
-  }
-  return rerun_if_handed_off(info_.cluster, forwarded,
-                             [this, context]() mutable { return search_planned(context); });
+  return rerun_if_handed_off(
+      info_.cluster,
+      [context]() mutable { return context.getParams().getRequest().getForwardShard() >= 0; },
+      [this, context]() mutable { return search_planned(context); });
 }
 
 kj::Promise<void> ApiServer::search_planned(SearchContext context) {
