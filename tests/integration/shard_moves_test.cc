@@ -402,10 +402,23 @@ TEST(ShardMovesTest, ReplicaIsKeptWhileAnOwnerIsDownAndHandedOffWhenItIsBack) {
     return with_client(cluster.node(0).client_address,
                        [&](Client& c) { return c.upsert(collection, batch); });
   };
+  // Both hold every shard, and node 0 replicates each with node 1.
   ASSERT_TRUE(wait_until(
       [&] {
         auto p = placement(cluster, collection, {0, 1});
-        return p.has_value() && p->held[0].size() == kShards && p->held[1].size() == kShards;
+        if (!p.has_value() || p->held[0].size() != kShards || p->held[1].size() != kShards) {
+          return false;
+        }
+        auto status =
+            with_client(cluster.node(0).client_address, [](Client& c) { return c.status(); });
+        if (!status.ok()) return false;
+        std::set<uint32_t> replicating;
+        for (const auto& r : status->replication) {
+          if (r.collection == collection && r.node_id == ids[1] && r.connected) {
+            replicating.insert(r.shard);
+          }
+        }
+        return replicating.size() == kShards;
       },
       kDeadline))
       << cluster.logs_tail();
