@@ -433,7 +433,7 @@ kj::Promise<void> ClusterService::handoff_loop() {
 }
 
 std::vector<OwnerProgress> ClusterService::owner_progress(
-    const Shard& shard, const std::vector<std::string>& owners) const {
+    const Shard& shard, const crdt::DeltaLog& log, const std::vector<std::string>& owners) const {
   const int64_t now = now_ms();
   const auto& metrics = shard.host->metrics();
   std::vector<OwnerProgress> out;
@@ -450,7 +450,7 @@ std::vector<OwnerProgress> ClusterService::owner_progress(
         p.connected = m->second.connected;
         p.vv = m->second.vv;
       }
-      auto acked = shard.store->log().acked(p.replica);
+      auto acked = log.acked(p.replica);
       if (acked.ok()) p.acked_seq = *acked;
     }
     out.push_back(std::move(p));
@@ -464,16 +464,18 @@ void ClusterService::check_handoffs() {
     auto it = shards_.find(unowned.local_name);
     if (it == shards_.end() || it->second->replica_id != unowned.replica_id) continue;
     const Shard& shard = *it->second;
-    const HandoffDecision decision =
-        decide_handoff(shard.store->state().context(), shard.store->log().last_seq(),
-                       owner_progress(shard, unowned.owners));
+    const crdt::DeltaLog& log = shard.store->log();
+    const HandoffDecision decision = decide_handoff(shard.store->state().context(), log.last_seq(),
+                                                    owner_progress(shard, log, unowned.owners));
     if (decision.retire) {
       // Again under the node's write lock, on what the replica holds at the moment of removal:
-      // a write committed since the check above must have reached the owners too.
+      // a write committed since the check above must have reached the owners too. Only the
+      // replica's own (const) state and log are read there: the shard store's log() may trim
+      // the stored log, which takes the node's lock.
       auto retired = node_.retire_replica(
           unowned.local_name, unowned.replica_id, [&](const CollectionReplica& replica) {
             return decide_handoff(replica.state().context(), replica.log().last_seq(),
-                                  owner_progress(shard, unowned.owners))
+                                  owner_progress(shard, replica.log(), unowned.owners))
                 .retire;
           });
       // `shard` is gone when it was retired (before_collection_drop).

@@ -181,8 +181,9 @@ class ClusterService : private kj::TaskSet::ErrorHandler {
   // handoff_check_ms, retires those whose owners hold everything (Node::retire_replica).
   kj::Promise<void> handoff_loop();
   void check_handoffs();
-  // What the replica `shard` knows of each of `owners` (node ids).
-  std::vector<OwnerProgress> owner_progress(const Shard& shard,
+  // What the replica `shard`, whose delta log is `log`, knows of each of `owners` (node ids).
+  // Calls nothing on the node (it runs under the node's lock in Node::retire_replica).
+  std::vector<OwnerProgress> owner_progress(const Shard& shard, const crdt::DeltaLog& log,
                                             const std::vector<std::string>& owners) const;
   std::string route(const std::string& address) const;
   void log_refusal(const std::string& reason);

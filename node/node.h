@@ -258,11 +258,11 @@ class Node {
   std::vector<UnownedReplica> unowned_replicas() const;
   // Retires the local shard replica `name` once its owners hold everything it has: under the lock
   // that commits writes, checks that it is still replica `expected_replica`, still not owned
-  // here, and that `still_safe` (called with the replica, nothing may commit meanwhile) agrees;
-  // then removes it like a dropped collection (records, log, segment files; the
-  // before_collection_drop hook runs) without touching the catalog. Returns whether it was
-  // removed (false: `still_safe` said no, or it is owned again; nothing changed). NotFound when
-  // there is no such replica.
+  // here, and that `still_safe` (called with the replica under the lock, so nothing commits
+  // meanwhile; it must not call back into the node) agrees; then removes it like a dropped
+  // collection (records, log, segment files; the before_collection_drop hook runs) without
+  // touching the catalog. Returns whether it was removed (false: `still_safe` said no, or it is
+  // owned again; nothing changed). NotFound when there is no such replica.
   absl::StatusOr<bool> retire_replica(
       const std::string& name, crdt::ReplicaId expected_replica,
       const std::function<bool(const CollectionReplica& replica)>& still_safe);
