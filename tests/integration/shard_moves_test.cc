@@ -216,7 +216,7 @@ TEST(ShardMovesTest, AddedNodeTakesItsShardsUnderLoadWithoutLoss) {
       << cluster.logs_tail();
   ids.push_back(*joining);
   std::string collection;
-  for (int n = 0; collection.empty(); ++n) {
+  for (int n = 0; collection.empty() && n < 1000; ++n) {
     const std::string name = absl::StrCat("docs", n);
     for (uint32_t s = 0; s < kShards; ++s) {
       if (node::shard_owners(name, s, ids, 1) == std::vector<std::string>{*joining}) {
@@ -224,6 +224,7 @@ TEST(ShardMovesTest, AddedNodeTakesItsShardsUnderLoadWithoutLoss) {
       }
     }
   }
+  ASSERT_FALSE(collection.empty());
 
   // The collection's shards split between the two nodes, and both know it.
   CollectionConfig config{collection, kDim, Metric::kL2};
@@ -375,7 +376,7 @@ TEST(ShardMovesTest, ReplicaIsKeptWhileAnOwnerIsDownAndHandedOffWhenItIsBack) {
   // A collection with a shard whose owners become nodes 1 and 2: node 0 hands that one off.
   std::string collection;
   uint32_t moving = 0;
-  for (int n = 0; collection.empty(); ++n) {
+  for (int n = 0; collection.empty() && n < 1000; ++n) {
     const std::string name = absl::StrCat("docs", n);
     for (uint32_t s = 0; s < kShards && collection.empty(); ++s) {
       auto owners = node::shard_owners(name, s, ids, 2);
@@ -388,6 +389,7 @@ TEST(ShardMovesTest, ReplicaIsKeptWhileAnOwnerIsDownAndHandedOffWhenItIsBack) {
       }
     }
   }
+  ASSERT_FALSE(collection.empty());
   CollectionConfig config{collection, kDim, Metric::kL2};
   config.shard_count = kShards;
   config.replication_factor = 2;
