@@ -2,8 +2,9 @@
 // membership and the collection catalog with the seeds and every known member, and one
 // replicated shard replica (ShardHost over a CollectionShardStore) per local collection shard
 // replica, whose peers are the replicas of the same shard of the collection on every other node,
-// in every region. Methods taking a `collection` name a local shard replica (its local name, see
-// shard_replica_name(); the collection's own name for shard 0).
+// in every region; and the hand-off of the shard replicas this node no longer owns to their
+// owners (docs/sharding.md, "Moving shards"). Methods taking a `collection` name a local shard
+// replica (its local name, see shard_replica_name(); the collection's own name for shard 0).
 //
 // Everything runs on the KJ event loop of `timer` (the loop that also serves the client API), so
 // Node calls from here never race the API. Not thread-safe.
