@@ -81,6 +81,15 @@ absl::Status run_status(client::Client& client, std::ostream& out) {
     out << "  " << h.collection << " shard " << h.shard << "/" << h.shard_count << "  " << h.points
         << " points\n";
   }
+  for (const auto& h : status->handoffs) {
+    out << "  " << h.collection << " shard " << h.shard << "  RETIRING (no longer owned here; "
+        << (h.forwarding_writes ? "writes go to its owners" : "still taking writes") << ")";
+    if (h.lagging.empty()) out << ", every owner caught up";
+    out << '\n';
+    for (const auto& l : h.lagging) {
+      out << "    owner " << l.node_id.substr(0, 8) << " not caught up: " << l.reason << '\n';
+    }
+  }
   size_t quarantined = 0;
   for (const auto& p : status->replication) quarantined += p.quarantined ? 1 : 0;
   out << "replication: " << status->replication.size() << " peer replicas";

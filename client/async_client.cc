@@ -226,6 +226,14 @@ kj::Promise<absl::StatusOr<NodeStatus>> AsyncClient::status() {
           out.shards.push_back(
               {to_string(h.getCollection()), h.getShard(), h.getShardCount(), h.getPoints()});
         }
+        for (auto h : s.getHandoffs()) {
+          NodeStatus::Handoff handoff{
+              to_string(h.getCollection()), h.getShard(), h.getForwardingWrites(), {}};
+          for (auto l : h.getLagging()) {
+            handoff.lagging.push_back({to_string(l.getNodeId()), to_string(l.getReason())});
+          }
+          out.handoffs.push_back(std::move(handoff));
+        }
         return out;
       });
 }

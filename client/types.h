@@ -114,6 +114,17 @@ struct NodeStatus {
     uint64_t points = 0;
   };
   std::vector<HostedShard> shards;
+  // A held shard replica the node no longer owns, being handed off to its owners.
+  struct Handoff {
+    std::string collection;
+    uint32_t shard = 0;
+    bool forwarding_writes = false;  // every owner is reachable: writes go to them
+    struct Lagging {
+      std::string node_id, reason;
+    };
+    std::vector<Lagging> lagging;  // owners not caught up yet
+  };
+  std::vector<Handoff> handoffs;
 };
 
 // When a write is acknowledged: after the local commit (default), after a quorum of the

@@ -111,17 +111,29 @@ WriteConcern concern_of(rpc::WriteConcern concern) {
 
 }  // namespace
 
-std::optional<ApiServer::ShardPlan> ApiServer::plan(const std::string& collection) const {
+std::optional<ApiServer::ShardPlan> ApiServer::plan(const std::string& collection,
+                                                    bool for_write) const {
   if (info_.forwarder == nullptr) return std::nullopt;
   auto config = router_.config_of(collection);
   if (!config.ok()) return std::nullopt;
   ShardPlan out;
   out.config = *config;
   for (uint32_t s = 0; s < config->shard_count; ++s) {
-    (router_.holds(collection, s) ? out.local : out.remote).push_back(s);
+    const bool here =
+        router_.holds(collection, s) &&
+        !(for_write && info_.cluster != nullptr && info_.cluster->forwards_writes(collection, s));
+    (here ? out.local : out.remote).push_back(s);
   }
   if (out.remote.empty()) return std::nullopt;
   return out;
+}
+
+ApiServer::ShardPlan ApiServer::replan(const std::string& collection, ShardPlan planned) const {
+  if (auto fresh = plan(collection, true)) return *std::move(fresh);
+  planned.local.clear();
+  planned.remote.clear();
+  for (uint32_t s = 0; s < planned.config.shard_count; ++s) planned.local.push_back(s);
+  return planned;
 }
 
 ApiServer::SplitToken ApiServer::split_token(const ShardPlan& plan, const std::string& token) {
@@ -194,6 +206,8 @@ kj::Promise<void> ApiServer::upsert_forwarding(UpsertContext context, ShardPlan 
                                                std::vector<storage::PointRecord> records) {
   auto params = context.getParams();
   const std::string collection = text_of(params.getCollection());
+  // A replica here handed off since the write was planned: its part goes to the owners.
+  plan = replan(collection, std::move(plan));
   const WriteConcern concern = concern_of(params.getWriteConcern());
   const uint32_t timeout_ms =
       params.getTimeoutMs() == 0 ? kDefaultWriteTimeoutMs : params.getTimeoutMs();
@@ -251,6 +265,7 @@ kj::Promise<void> ApiServer::delete_forwarding(DeleteContext context, ShardPlan 
                                                std::vector<PointId> ids) {
   auto params = context.getParams();
   const std::string collection = text_of(params.getCollection());
+  plan = replan(collection, std::move(plan));
   const WriteConcern concern = concern_of(params.getWriteConcern());
   const uint32_t timeout_ms =
       params.getTimeoutMs() == 0 ? kDefaultWriteTimeoutMs : params.getTimeoutMs();
@@ -563,6 +578,7 @@ void set_ids(const std::vector<PointId>& ids, capnp::List<rpc::PointId>::Builder
 kj::Promise<void> ApiServer::set_payload_forwarding(SetPayloadContext context, ShardPlan plan) {
   auto params = context.getParams();
   const std::string collection = text_of(params.getCollection());
+  plan = replan(collection, std::move(plan));
   const std::string payload = text_of(params.getPayload());
   ok_or_throw(normalize_payload(payload, "payload").status());
   return forward_ids_write(
@@ -586,6 +602,7 @@ kj::Promise<void> ApiServer::overwrite_payload_forwarding(OverwritePayloadContex
                                                           ShardPlan plan) {
   auto params = context.getParams();
   const std::string collection = text_of(params.getCollection());
+  plan = replan(collection, std::move(plan));
   const std::string payload = text_of(params.getPayload());
   ok_or_throw(normalize_payload(payload, "payload").status());
   return forward_ids_write(
@@ -610,6 +627,7 @@ kj::Promise<void> ApiServer::delete_payload_keys_forwarding(DeletePayloadKeysCon
                                                             ShardPlan plan) {
   auto params = context.getParams();
   const std::string collection = text_of(params.getCollection());
+  plan = replan(collection, std::move(plan));
   if (params.getKeys().size() > kMaxBatchPoints) {
     throw_status(absl::InvalidArgumentError("too many payload keys"));
   }

@@ -85,6 +85,25 @@ kj::Promise<void> GateServer::open(OpenContext context) {
 
 namespace {
 
+// A read is planned (which shards are held here) when it arrives, and its local part runs on a
+// later turn (after any token wait). A replica handed off in between (retired_replicas() moved)
+// makes the local part fail with Unavailable: the read is then planned and run once more, and
+// goes to the shard's new holder. A forwarded part (`forwarded()`) is not rerun here: its
+// coordinator tries the shard's next holder.
+template <typename Forwarded, typename Run>
+kj::Promise<void> rerun_if_handed_off(const ClusterService* cluster, Forwarded forwarded, Run run) {
+  if (cluster == nullptr) return run();
+  const uint64_t before = cluster->retired_replicas();
+  return kj::evalNow([&] { return run(); })
+      .catch_([cluster, before, forwarded, run](kj::Exception&& e) mutable -> kj::Promise<void> {
+        if (cluster->retired_replicas() == before ||
+            exception_to_status(e).code() != absl::StatusCode::kUnavailable || forwarded()) {
+          return kj::mv(e);
+        }
+        return run();
+      });
+}
+
 void fill_cluster_status(const ClusterStatus& cluster, rpc::NodeStatus::Builder out) {
   out.setRegion(cluster.region);
   out.setPeerAddress(cluster.peer_address);
@@ -115,6 +134,18 @@ void fill_cluster_status(const ClusterStatus& cluster, rpc::NodeStatus::Builder 
     peers[i].setQuarantined(p.quarantined);
     peers[i].setQuarantineReason(p.quarantine_reason);
     peers[i].setShard(p.shard);
+  }
+  auto handoffs = out.initHandoffs(static_cast<unsigned>(cluster.handoffs.size()));
+  for (size_t i = 0; i < cluster.handoffs.size(); ++i) {
+    const ShardHandoffStatus& h = cluster.handoffs[i];
+    handoffs[i].setCollection(h.collection);
+    handoffs[i].setShard(h.shard);
+    handoffs[i].setForwardingWrites(h.forwarding_writes);
+    auto lagging = handoffs[i].initLagging(static_cast<unsigned>(h.lagging.size()));
+    for (size_t j = 0; j < h.lagging.size(); ++j) {
+      lagging[j].setNodeId(h.lagging[j].node_id);
+      lagging[j].setReason(h.lagging[j].reason);
+    }
   }
 }
 
@@ -200,7 +231,7 @@ kj::Promise<void> ApiServer::upsert(UpsertContext context) {
     const std::string collection = text_of(params.getCollection());
     if (params.getForwardShard() >= 0) {
       check_forwarded(collection, params.getForwardShard());
-    } else if ((forwarding = plan(collection))) {
+    } else if ((forwarding = plan(collection, true))) {
       forwarded_records = std::move(records);
       return;
     }
@@ -229,7 +260,7 @@ kj::Promise<void> ApiServer::delete_(DeleteContext context) {
     const std::string collection = text_of(params.getCollection());
     if (params.getForwardShard() >= 0) {
       check_forwarded(collection, params.getForwardShard());
-    } else if ((forwarding = plan(collection))) {
+    } else if ((forwarding = plan(collection, true))) {
       forwarded_ids = std::move(ids);
       return;
     }
@@ -329,6 +360,12 @@ kj::Promise<void> ApiServer::poll_token(std::string collection, std::string toke
 }
 
 kj::Promise<void> ApiServer::get(GetContext context) {
+  return rerun_if_handed_off(
+      info_.cluster, [context]() mutable { return context.getParams().getForwardShard() >= 0; },
+      [this, context]() mutable { return get_planned(context); });
+}
+
+kj::Promise<void> ApiServer::get_planned(GetContext context) {
   std::optional<ShardPlan> forwarding;
   auto wait = kj::evalNow([&] {
     auto params = context.getParams();
@@ -365,6 +402,12 @@ kj::Promise<void> ApiServer::get_now(GetContext context) {
 }
 
 kj::Promise<void> ApiServer::count(CountContext context) {
+  return rerun_if_handed_off(
+      info_.cluster, [context]() mutable { return context.getParams().getForwardShard() >= 0; },
+      [this, context]() mutable { return count_planned(context); });
+}
+
+kj::Promise<void> ApiServer::count_planned(CountContext context) {
   std::optional<ShardPlan> forwarding;
   auto wait = kj::evalNow([&] {
     auto params = context.getParams();
@@ -397,6 +440,12 @@ kj::Promise<void> ApiServer::count_now(CountContext context) {
 }
 
 kj::Promise<void> ApiServer::scroll(ScrollContext context) {
+  return rerun_if_handed_off(
+      info_.cluster, [context]() mutable { return context.getParams().getForwardShard() >= 0; },
+      [this, context]() mutable { return scroll_planned(context); });
+}
+
+kj::Promise<void> ApiServer::scroll_planned(ScrollContext context) {
   std::optional<ShardPlan> forwarding;
   auto wait = kj::evalNow([&] {
     auto params = context.getParams();
@@ -438,6 +487,13 @@ kj::Promise<void> ApiServer::scroll_now(ScrollContext context) {
 }
 
 kj::Promise<void> ApiServer::search(SearchContext context) {
+  return rerun_if_handed_off(
+      info_.cluster,
+      [context]() mutable { return context.getParams().getRequest().getForwardShard() >= 0; },
+      [this, context]() mutable { return search_planned(context); });
+}
+
+kj::Promise<void> ApiServer::search_planned(SearchContext context) {
   std::optional<ShardPlan> forwarding;
   auto wait = kj::evalNow([&] {
     auto request = context.getParams().getRequest();
@@ -486,7 +542,7 @@ kj::Promise<void> ApiServer::setPayload(SetPayloadContext context) {
     auto ids = read_ids(params.getIds());
     if (params.getForwardShard() >= 0) {
       check_forwarded(text_of(params.getCollection()), params.getForwardShard());
-    } else if ((forwarding = plan(text_of(params.getCollection())))) {
+    } else if ((forwarding = plan(text_of(params.getCollection()), true))) {
       return;
     }
     auto outcome = value_or_throw(
@@ -509,7 +565,7 @@ kj::Promise<void> ApiServer::overwritePayload(OverwritePayloadContext context) {
     auto ids = read_ids(params.getIds());
     if (params.getForwardShard() >= 0) {
       check_forwarded(text_of(params.getCollection()), params.getForwardShard());
-    } else if ((forwarding = plan(text_of(params.getCollection())))) {
+    } else if ((forwarding = plan(text_of(params.getCollection()), true))) {
       return;
     }
     auto outcome = value_or_throw(router_.overwrite_payload(text_of(params.getCollection()), ids,
@@ -532,7 +588,7 @@ kj::Promise<void> ApiServer::deletePayloadKeys(DeletePayloadKeysContext context)
     auto ids = read_ids(params.getIds());
     if (params.getForwardShard() >= 0) {
       check_forwarded(text_of(params.getCollection()), params.getForwardShard());
-    } else if ((forwarding = plan(text_of(params.getCollection())))) {
+    } else if ((forwarding = plan(text_of(params.getCollection()), true))) {
       return;
     }
     if (params.getKeys().size() > kMaxBatchPoints) {

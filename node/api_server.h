@@ -72,6 +72,12 @@ class ApiServer final : public rpc::Api::Server {
   kj::Promise<void> answer_write(Context context, const RoutedWrite& outcome);
   kj::Promise<void> await_token(std::string collection, std::string token);
   kj::Promise<void> poll_token(std::string collection, std::string token, kj::TimePoint deadline);
+  // The reads as planned when they arrive (get() and friends rerun them once when a replica
+  // here was handed off meanwhile).
+  kj::Promise<void> get_planned(GetContext context);
+  kj::Promise<void> count_planned(CountContext context);
+  kj::Promise<void> scroll_planned(ScrollContext context);
+  kj::Promise<void> search_planned(SearchContext context);
   // The reads themselves, once their token is reached.
   kj::Promise<void> get_now(GetContext context);
   kj::Promise<void> count_now(CountContext context);
@@ -92,8 +98,13 @@ class ApiServer final : public rpc::Api::Server {
     std::map<uint32_t, std::string> remote;
   };
   // The plan of a request on `collection`, or nullopt when every shard is held here (or the
-  // collection is unknown, or there is no forwarder): the local path then answers.
-  std::optional<ShardPlan> plan(const std::string& collection) const;
+  // collection is unknown, or there is no forwarder): the local path then answers. For a write
+  // (`for_write`), a shard held here that is being handed off with every owner reachable counts
+  // as held elsewhere (ClusterService::forwards_writes): its owners take the write.
+  std::optional<ShardPlan> plan(const std::string& collection, bool for_write = false) const;
+  // For a write's parts, run in the turn that commits the local part: `planned` (made when the
+  // write arrived) made again now, with every shard local when none is elsewhere.
+  ShardPlan replan(const std::string& collection, ShardPlan planned) const;
   static SplitToken split_token(const ShardPlan& plan, const std::string& token);
   // For a request another node forwarded for `shard`: Unavailable unless it is held here.
   void check_forwarded(const std::string& collection, int32_t shard) const;

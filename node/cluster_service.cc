@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "node/cluster_codec.h"
 #include "node/collection_shard_store.h"
 #include "node/log.h"
@@ -54,6 +55,7 @@ void ClusterService::start(kj::Own<kj::ConnectionReceiver> receiver) {
   if (options_.seeds.empty()) place_shards();
   sync_shards();
   tasks_.add(gossip_loop());
+  tasks_.add(handoff_loop());
 }
 
 int64_t ClusterService::now_ms() const {
@@ -288,6 +290,7 @@ ClusterStatus ClusterService::status() const {
   out.gossip_failures = gossip_failures_;
   out.peer_tls = options_.peer_tls != nullptr;
   out.tls_refused = endpoint_->metrics().tls_refused;
+  for (const auto& [name, handoff] : handoffs_) out.handoffs.push_back(handoff);
   const int64_t now = now_ms();
   for (const auto& m : membership_.members()) {
     out.members.push_back({m, membership_.up(m.node_id, now, options_.suspect_after_ms)});
@@ -420,6 +423,84 @@ std::set<std::string> ClusterService::peer_regions(const std::string& collection
   if (it == shards_.end()) return out;
   for (const auto& [replica, peer] : it->second->peers) out.insert(peer.region);
   return out;
+}
+
+kj::Promise<void> ClusterService::handoff_loop() {
+  return timer_.afterDelay(options_.handoff_check_ms * kj::MILLISECONDS).then([this]() {
+    check_handoffs();
+    return handoff_loop();
+  });
+}
+
+std::vector<OwnerProgress> ClusterService::owner_progress(
+    const Shard& shard, const crdt::DeltaLog& log, const std::vector<std::string>& owners) const {
+  const int64_t now = now_ms();
+  const auto& metrics = shard.host->metrics();
+  std::vector<OwnerProgress> out;
+  for (const std::string& owner : owners) {
+    OwnerProgress p;
+    p.node_id = owner;
+    p.up = membership_.up(owner, now, options_.suspect_after_ms);
+    for (const auto& [replica, peer] : shard.peers) {
+      if (peer.node_id == owner && peer.region == options_.region) p.replica = replica;
+    }
+    if (p.replica != 0) {
+      auto m = metrics.peers.find(p.replica);
+      if (m != metrics.peers.end()) {
+        p.connected = m->second.connected;
+        p.vv = m->second.vv;
+      }
+      auto acked = log.acked(p.replica);
+      if (acked.ok()) p.acked_seq = *acked;
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+void ClusterService::check_handoffs() {
+  std::map<std::string, ShardHandoffStatus> next;
+  for (const UnownedReplica& unowned : node_.unowned_replicas()) {
+    auto it = shards_.find(unowned.local_name);
+    if (it == shards_.end() || it->second->replica_id != unowned.replica_id) continue;
+    const Shard& shard = *it->second;
+    const crdt::DeltaLog& log = shard.store->log();
+    const HandoffDecision decision = decide_handoff(shard.store->state().context(), log.last_seq(),
+                                                    owner_progress(shard, log, unowned.owners));
+    if (decision.retire) {
+      // Again under the node's write lock, on what the replica holds at the moment of removal:
+      // a write committed since the check above must have reached the owners too. Only the
+      // replica's own (const) state and log are read there: the shard store's log() may trim
+      // the stored log, which takes the node's lock.
+      auto retired = node_.retire_replica(
+          unowned.local_name, unowned.replica_id, [&](const CollectionReplica& replica) {
+            return decide_handoff(replica.state().context(), replica.log().last_seq(),
+                                  owner_progress(shard, replica.log(), unowned.owners))
+                .retire;
+          });
+      // `shard` is gone when it was retired (before_collection_drop).
+      if (retired.ok() && *retired) {
+        ++retired_replicas_;
+        log_info(absl::StrCat("collection '", unowned.collection, "' shard ", unowned.shard,
+                              ": handed off to ", absl::StrJoin(unowned.owners, ", "),
+                              " (they hold everything this replica had); replica removed here"));
+        continue;
+      }
+      if (!retired.ok()) {
+        log_error(
+            absl::StrCat("collection '", unowned.local_name,
+                         "': cannot remove the handed-off replica: ", retired.status().ToString()));
+      }
+    }
+    next[unowned.local_name] = {unowned.collection, unowned.shard, decision.owners_reachable,
+                                decision.lagging};
+  }
+  handoffs_ = std::move(next);
+}
+
+bool ClusterService::forwards_writes(const std::string& collection, uint32_t shard) const {
+  auto it = handoffs_.find(shard_replica_name(collection, shard));
+  return it != handoffs_.end() && it->second.forwarding_writes;
 }
 
 void ClusterService::taskFailed(kj::Exception&& exception) {

@@ -2,8 +2,9 @@
 // membership and the collection catalog with the seeds and every known member, and one
 // replicated shard replica (ShardHost over a CollectionShardStore) per local collection shard
 // replica, whose peers are the replicas of the same shard of the collection on every other node,
-// in every region. Methods taking a `collection` name a local shard replica (its local name, see
-// shard_replica_name(); the collection's own name for shard 0).
+// in every region; and the hand-off of the shard replicas this node no longer owns to their
+// owners (docs/sharding.md, "Moving shards"). Methods taking a `collection` name a local shard
+// replica (its local name, see shard_replica_name(); the collection's own name for shard 0).
 //
 // Everything runs on the KJ event loop of `timer` (the loop that also serves the client API), so
 // Node calls from here never race the API. Not thread-safe.
@@ -22,6 +23,7 @@
 #include "node/cluster_codec.h"
 #include "node/cluster_membership.h"
 #include "node/node.h"
+#include "node/shard_handoff.h"
 #include "replication/rpc_dialer.h"
 #include "replication/rpc_endpoint.h"
 
@@ -49,6 +51,8 @@ struct ClusterOptions {
   int64_t gossip_interval_ms = 500;
   int64_t gossip_timeout_ms = 3000;
   int64_t suspect_after_ms = 10'000;  // a member not heard of this long is reported down
+  // How often shard replicas this node no longer owns are checked for hand-off.
+  int64_t handoff_check_ms = 200;
   // Shard and region are filled in per collection. Reconnects back off to at most 2 s: a healed
   // partition is repaired within seconds, and a dial every 2 s to a dead peer costs nothing.
   replication::ReplicatorOptions replicator = default_replicator_options();
@@ -93,6 +97,16 @@ struct ShardHolder {
   friend bool operator==(const ShardHolder&, const ShardHolder&) = default;
 };
 
+// A shard replica this node holds but no longer owns, waiting to be handed off to its owners
+// (docs/sharding.md, "Moving shards").
+struct ShardHandoffStatus {
+  std::string collection;
+  uint32_t shard = 0;
+  // Every owner is up, has a replica and is connected: writes for the shard go to its owners.
+  bool forwarding_writes = false;
+  std::vector<LaggingOwner> lagging;  // owners that do not hold everything of it yet
+};
+
 struct MemberStatus {
   MemberInfo info;
   bool up = false;
@@ -107,6 +121,7 @@ struct ClusterStatus {
   uint64_t gossip_failures = 0;
   bool peer_tls = false;     // the peer port speaks mutual TLS
   uint64_t tls_refused = 0;  // inbound peer connections refused at the TLS handshake
+  std::vector<ShardHandoffStatus> handoffs;  // replicas being handed off, by local name
 };
 
 class ClusterService : private kj::TaskSet::ErrorHandler {
@@ -142,6 +157,12 @@ class ClusterService : private kj::TaskSet::ErrorHandler {
   std::vector<ShardHolder> region_holders(const CollectionConfig& config, uint32_t shard) const;
   // Regions that have at least one replica of `collection` (other than ours).
   std::set<std::string> peer_regions(const std::string& collection) const;
+  // Whether writes for shard `shard` of the collection named `collection` go to its owners
+  // although a replica is held here: it is being handed off and every owner is reachable, so
+  // the replica takes no new writes and its owners catch up with it.
+  bool forwards_writes(const std::string& collection, uint32_t shard) const;
+  // How many replicas this node has handed off (removed) since it started.
+  uint64_t retired_replicas() const { return retired_replicas_; }
 
  private:
   struct Shard;
@@ -157,6 +178,14 @@ class ClusterService : private kj::TaskSet::ErrorHandler {
   kj::Promise<void> gossip_with(const std::string& address);
   // Starts/stops shard replicas to match the node's collections and registers their peers.
   void sync_shards();
+  // Hand-off of the replicas this node no longer owns: every
+  // handoff_check_ms, retires those whose owners hold everything (Node::retire_replica).
+  kj::Promise<void> handoff_loop();
+  void check_handoffs();
+  // What the replica `shard`, whose delta log is `log`, knows of each of `owners` (node ids).
+  // Calls nothing on the node (it runs under the node's lock in Node::retire_replica).
+  std::vector<OwnerProgress> owner_progress(const Shard& shard, const crdt::DeltaLog& log,
+                                            const std::vector<std::string>& owners) const;
   std::string route(const std::string& address) const;
   void log_refusal(const std::string& reason);
   int64_t now_ms() const;
@@ -177,6 +206,8 @@ class ClusterService : private kj::TaskSet::ErrorHandler {
   replication::NetworkDialer dialer_;
   std::unique_ptr<replication::ReplicationEndpoint> endpoint_;
   std::map<std::string, std::unique_ptr<Shard>> shards_;
+  std::map<std::string, ShardHandoffStatus> handoffs_;  // by local name, from the last check
+  uint64_t retired_replicas_ = 0;
   kj::TaskSet tasks_;  // last: destroyed first, cancelling gossip
 };
 

@@ -15,6 +15,7 @@
 #include "node/payload_fields.h"
 #include "node/payload_index.h"
 #include "node/request_validation.h"
+#include "node/shard_placement.h"
 
 namespace meridian::node {
 namespace {
@@ -301,6 +302,44 @@ absl::Status Node::drop_collection(const std::string& name) {
     if (auto s = drop_local(local); !s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+std::vector<UnownedReplica> Node::unowned_replicas() const {
+  AnnotatedReaderLock lock(&mu_);
+  std::vector<UnownedReplica> out;
+  if (!region_members_.has_value()) return out;
+  for (const auto& [name, c] : collections_) {
+    auto parsed = parse_shard_replica_name(name);
+    if (!parsed.ok()) continue;
+    const auto winner = catalog_.resolve(parsed->collection);
+    if (!winner.has_value() || winner->dropped || winner->config.replication_factor == 0) continue;
+    if (owns_shard_locked(winner->config, parsed->shard)) continue;
+    out.push_back({name, parsed->collection, parsed->shard, c->replica->replica_id(),
+                   shard_owners(parsed->collection, parsed->shard, *region_members_,
+                                winner->config.replication_factor)});
+  }
+  return out;
+}
+
+absl::StatusOr<bool> Node::retire_replica(
+    const std::string& name, crdt::ReplicaId expected_replica,
+    const std::function<bool(const CollectionReplica& replica)>& still_safe) {
+  AnnotatedWriterLock lock(&mu_);
+  auto c = find_replica(name, expected_replica);
+  if (!c.ok()) return c.status();
+  auto parsed = parse_shard_replica_name(name);
+  if (!parsed.ok()) return parsed.status();
+  const auto winner = catalog_.resolve(parsed->collection);
+  if (!winner.has_value() || winner->dropped || !region_members_.has_value() ||
+      owns_shard_locked(winner->config, parsed->shard)) {
+    return false;
+  }
+  // Writes commit under this lock: what still_safe sees is all the replica will ever have.
+  if (!still_safe(*(*c)->replica)) return false;
+  if (auto s = drop_local(name); !s.ok()) return s;
+  bindings_.erase(name);
+  if (auto s = persist_catalog(); !s.ok()) return s;
+  return true;
 }
 
 absl::Status Node::drop_local(const std::string& name) {

@@ -97,6 +97,16 @@ struct NodeOptions {
   GpuSearchPolicy gpu;
 };
 
+// A shard replica held here of a collection with a replication factor whose placement over the
+// region's known members no longer makes this node an owner (docs/sharding.md, "Moving shards").
+struct UnownedReplica {
+  std::string local_name;  // shard_replica_name(collection, shard)
+  std::string collection;
+  uint32_t shard = 0;
+  crdt::ReplicaId replica_id = 0;
+  std::vector<std::string> owners;  // the shard's owners in the region (node ids)
+};
+
 struct SearchHit {
   PointId id;
   float score = 0;            // l2: Euclidean distance; cosine: similarity; dot: inner product
@@ -237,11 +247,25 @@ class Node {
   // them): a shard replica of a collection with a replication factor is created here only when
   // rendezvous placement over them makes this node an owner. A change recomputes placement and
   // creates the newly owned shard replicas (empty, filled by replication); replicas this node no
-  // longer owns are kept (moving them away is not done yet). Returns one line per local change.
+  // longer owns are kept here until handed off (unowned_replicas, retire_replica). Returns one
+  // line per local change.
   absl::StatusOr<std::vector<std::string>> set_region_members(std::vector<std::string> node_ids);
   // Whether this node owns shard `shard` of a collection with `config` (always, for replication
   // factor 0).
   bool owns_shard(const CollectionConfig& config, uint32_t shard) const;
+  // The local shard replicas this node holds but no longer owns (empty until the region's
+  // members are known): what it hands off to their owners.
+  std::vector<UnownedReplica> unowned_replicas() const;
+  // Retires the local shard replica `name` once its owners hold everything it has: under the lock
+  // that commits writes, checks that it is still replica `expected_replica`, still not owned
+  // here, and that `still_safe` (called with the replica under the lock, so nothing commits
+  // meanwhile; it must not call back into the node) agrees; then removes it like a dropped
+  // collection (records, log, segment files; the before_collection_drop hook runs) without
+  // touching the catalog. Returns whether it was removed (false: `still_safe` said no, or it is
+  // owned again; nothing changed). NotFound when there is no such replica.
+  absl::StatusOr<bool> retire_replica(
+      const std::string& name, crdt::ReplicaId expected_replica,
+      const std::function<bool(const CollectionReplica& replica)>& still_safe);
   absl::StatusOr<std::vector<std::string>> merge_catalog(const std::vector<CatalogEntry>& entries);
   // Creates of `collection` that lost to a create with other settings (empty: no conflict).
   std::vector<CatalogEntry> catalog_conflicts(const std::string& collection) const;

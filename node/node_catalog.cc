@@ -128,8 +128,9 @@ absl::StatusOr<std::vector<std::string>> Node::reconcile_catalog() {
       const std::string local = shard_replica_name(name, shard);
       const CollectionConfig config = shard_replica_config(winner.config, shard);
       if (!collections_.contains(local)) {
-        // A replica already here is kept even when not owned: it may hold the only copy of
-        // writes (moving shards away is not done yet).
+        // Only owned shards get a new replica. One already here that is no longer owned is
+        // kept (it may hold the only copy of writes) until ClusterService hands it off
+        // (retire_replica) once its owners have everything.
         if (!owns_shard_locked(winner.config, shard)) continue;
         if (auto s = create_local(config); !s.ok()) return s;
         bindings_[local] = winner.incarnation;

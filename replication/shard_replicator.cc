@@ -320,10 +320,12 @@ void ShardReplicator::handle(crdt::ReplicaId from, Peer& p, const Hello& m) {
     // A repeated Hello: its sender may not have heard ours (it was lost), so answer when asked;
     // our answer asks for nothing, so Hellos never ping-pong.
     if (m.want_reply) send(from, make_hello(from, p));
+    metrics_.peers[from].vv = m.vv;
     record_ack(from, p, m.joined_through);
     compact();
     return pump(from, p);
   }
+  metrics_.peers[from].vv = m.vv;
   p.established = true;
   if (p.ever_established) ++metrics_.peers[from].reconnects;
   p.ever_established = true;
@@ -427,6 +429,7 @@ void ShardReplicator::handle(crdt::ReplicaId from, Peer& p, const DeltaAck& m) {
 }
 
 void ShardReplicator::handle(crdt::ReplicaId from, Peer& p, const Exchange& m) {
+  metrics_.peers[from].vv = m.vv;
   record_ack(from, p, m.joined_through);
   compact();
   if (m.reply_wanted) {

@@ -94,6 +94,9 @@ struct PeerMetrics {
   // quarantine_after_rejects times in a row. Its reason is the peer's last error.
   bool quarantined = false;
   std::string quarantine_reason;
+  // The peer's causal token (the version vector of its durable state) as of its last Hello or
+  // Exchange: what it is known to hold (a shard hand-off waits until it covers ours).
+  crdt::VersionVector vv;
 };
 
 struct ReplicationMetrics {

@@ -195,6 +195,22 @@ struct NodeStatus {
   peerTls @11 :Bool;         # the peer port speaks mutual TLS (false: plaintext)
   tlsRefused @12 :UInt64;    # inbound peer connections refused at the TLS handshake since start
   shards @13 :List(HostedShard);  # the collection shard replicas this node holds
+  handoffs @14 :List(ShardHandoff);  # held replicas this node no longer owns, being handed off
+}
+
+# A shard replica its node holds but no longer owns (a node joined the region): it is removed once
+# every owner of the shard in the region is reachable and holds everything it has
+# (docs/sharding.md, "Moving shards").
+struct ShardHandoff {
+  collection @0 :Text;
+  shard @1 :UInt32;
+  forwardingWrites @2 :Bool;  # every owner is reachable: writes for the shard go to the owners
+  lagging @3 :List(LaggingOwner);  # owners not caught up yet (empty: about to be removed)
+}
+
+struct LaggingOwner {
+  nodeId @0 :Text;
+  reason @1 :Text;           # "down", "not connected", "behind: ...", ...
 }
 
 # The shards of a collection and where each is held (docs/sharding.md), for a client that sends

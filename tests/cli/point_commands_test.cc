@@ -1,5 +1,6 @@
 // Tests of cli/point_commands.h against the fake client API (tests/client/fake_api.h): what
-// `meridian status` prints about the peer port's TLS and quarantined replication peers.
+// `meridian status` prints about the peer port's TLS, quarantined replication peers and shard
+// replicas being handed off.
 #include "cli/point_commands.h"
 
 #include <sstream>
@@ -29,6 +30,21 @@ TEST(PointCommandsTest, StatusShowsPeerTlsAndQuarantinedPeers) {
     ASSERT_NE(line, std::string::npos) << text;
     EXPECT_GT(line, ap);
     EXPECT_EQ(text.find("QUARANTINED: it rejects", line + 1), std::string::npos) << text;
+  }
+}
+
+TEST(PointCommandsTest, StatusShowsReplicasBeingHandedOffAndTheOwnersTheyWaitFor) {
+  meridian::testing::FakeServerThread server;
+  {
+    auto client = client::Client::connect(server.address());
+    MERIDIAN_ASSERT_OK(client);
+    std::ostringstream out;
+    MERIDIAN_ASSERT_OK(run_status(**client, out));
+    const std::string text = out.str();
+    EXPECT_THAT(text, ::testing::HasSubstr(
+                          "  c shard 3  RETIRING (no longer owned here; still taking writes)\n"
+                          "    owner 55556666 not caught up: not connected\n"))
+        << text;
   }
 }
 

@@ -60,6 +60,14 @@ class FakeApi final : public rpc::Api::Server {
     peers[1].setConnected(true);
     peers[1].setQuarantined(true);
     peers[1].setQuarantineReason("remote delta: dimension 2, expected 3");
+    // A shard replica being handed off, waiting for one of its owners.
+    auto handoffs = s.initHandoffs(1);
+    handoffs[0].setCollection("c");
+    handoffs[0].setShard(3);
+    handoffs[0].setForwardingWrites(false);
+    auto lagging = handoffs[0].initLagging(1);
+    lagging[0].setNodeId("5555666677");
+    lagging[0].setReason("not connected");
     return kj::READY_NOW;
   }
 

@@ -241,7 +241,7 @@ TEST(ShardTokenTest, RoundTripsAndRefusesCorruption) {
 
 // Placement (docs/sharding.md, "What a node holds"): with a replication factor the node holds
 // only the shards rendezvous placement over its region's members gives it; learning of members
-// creates newly owned shards and never drops a replica it has.
+// creates newly owned shards and never drops a replica it has by itself.
 TEST_F(RequestRouterTest, ReplicationFactorHoldsOnlyOwnedShardsAndNeverDropsOnRecompute) {
   constexpr uint32_t kShards = 32;  // a random node id owns neither none nor all of them
   const std::vector<std::string> region = {node_->node_id(), "other-node-a", "other-node-b"};
@@ -271,7 +271,8 @@ TEST_F(RequestRouterTest, ReplicationFactorHoldsOnlyOwnedShardsAndNeverDropsOnRe
   // Alone in the region: it owns everything and creates the rest.
   MERIDIAN_ASSERT_OK(node_->set_region_members({node_->node_id()}).status());
   for (uint32_t s = 0; s < kShards; ++s) EXPECT_TRUE(router.holds("docs", s)) << "shard " << s;
-  // Others come back: nothing is dropped (moving shards away is not done yet).
+  // Others come back: placement drops nothing (hand-off is ClusterService's, once the owners
+  // have everything; see node_handoff_test.cc).
   MERIDIAN_ASSERT_OK(node_->set_region_members(region).status());
   for (uint32_t s = 0; s < kShards; ++s) EXPECT_TRUE(router.holds("docs", s)) << "shard " << s;
 }

@@ -145,6 +145,26 @@ TEST(ShardReplicatorTest, AntiEntropySendsExactlyTheMissingDeltas) {
   EXPECT_EQ(f.env.take<Exchange>(2).size(), 1u);  // the reply it asked for
 }
 
+// What the peer says it holds (the vv of its Hello, then of each Exchange) is kept in its metrics:
+// a shard hand-off waits until it covers our state.
+TEST(ShardReplicatorTest, PeerCausalTokenIsKeptFromHelloAndExchange) {
+  Fixture f;
+  EXPECT_TRUE(f.metrics.peers[2].vv.empty());
+  crdt::VersionVector hello_vv;
+  hello_vv.include({2, 3});
+  f.replicator->on_connected(2);
+  f.replicator->on_message(PeerMessage{f.shard, 2, Hello{"r", 0, hello_vv, {}, false, 0}});
+  EXPECT_EQ(f.metrics.peers[2].vv, hello_vv);
+  crdt::VersionVector exchange_vv = hello_vv;
+  exchange_vv.include({1, 4});
+  f.replicator->on_message(PeerMessage{f.shard, 2, Exchange{0, exchange_vv, false}});
+  EXPECT_EQ(f.metrics.peers[2].vv, exchange_vv);
+  // A message from an unknown peer changes nothing.
+  f.replicator->on_message(PeerMessage{f.shard, 9, Exchange{0, hello_vv, false}});
+  EXPECT_EQ(f.metrics.peers[2].vv, exchange_vv);
+  EXPECT_FALSE(f.metrics.peers.contains(9));
+}
+
 TEST(ShardReplicatorTest, AcksFromEveryPeerCompactTheLog) {
   Fixture f({}, {2, 3});
   f.establish(2);

@@ -216,6 +216,9 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::start(const std::fil
       node.args.push_back("--dial-via");
       node.args.push_back(absl::StrCat(other.spec.peer_address, "=", link->second));
     }
+    if (std::find(o.deferred_nodes.begin(), o.deferred_nodes.end(), k) != o.deferred_nodes.end()) {
+      continue;
+    }
     if (auto s = cluster->start_node(k); !s.ok()) return s;
   }
   return cluster;
@@ -317,6 +320,32 @@ absl::Status LocalCluster::stop_node(size_t i) {
 absl::Status LocalCluster::restart_node(size_t i) {
   if (nodes_[i].process != nullptr) return absl::FailedPreconditionError("still running");
   return start_node(i);
+}
+
+absl::StatusOr<std::string> LocalCluster::prepare_node(size_t i) {
+  Node& node = nodes_[i];
+  if (node.process != nullptr) return absl::FailedPreconditionError("still running");
+  std::vector<std::string> alone;
+  for (size_t a = 0; a < node.args.size(); ++a) {
+    const std::string& arg = node.args[a];
+    if (arg == "--peer-listen" || arg == "--seeds" || arg == "--dial-via") {
+      ++a;  // and its value
+      continue;
+    }
+    alone.push_back(arg);
+  }
+  DaemonProcess process(alone, node.spec.dir / "meridiand.prepare.log");
+  if (!process.wait_listening(options_.start_deadline).has_value()) {
+    return absl::InternalError(absl::StrCat(node.spec.name, " did not start:\n", process.log()));
+  }
+  auto status = with_client(node.spec.client_address, [](client::Client& c) { return c.status(); });
+  if (!status.ok()) return status.status();
+  auto exit = process.stop(SIGTERM, std::chrono::seconds(20));
+  if (!exit.has_value() || !WIFEXITED(*exit) || WEXITSTATUS(*exit) != 0) {
+    return absl::InternalError(
+        absl::StrCat(node.spec.name, " did not stop cleanly:\n", process.log()));
+  }
+  return status->node_id;
 }
 
 absl::Status LocalCluster::wipe_node(size_t i) {

@@ -31,6 +31,9 @@ struct LocalClusterOptions {
   // Extra meridiand flags per node, in node order (e.g. --peer-tls-*); missing entries: none.
   std::vector<std::vector<std::string>> node_args;
   std::chrono::milliseconds start_deadline = std::chrono::seconds(30);
+  // Nodes (by index) that get their ports, folder and flags but are not started: a test starts
+  // one later with restart_node() (a node joining a running cluster).
+  std::vector<size_t> deferred_nodes;
 };
 
 // One node of the cluster. Its addresses stay the same across restarts.
@@ -73,8 +76,13 @@ class LocalCluster {
   absl::Status kill_node(size_t i);
   // SIGTERM; InternalError unless it exits 0 in time.
   absl::Status stop_node(size_t i);
-  // Starts a stopped node again with the same data dir, ports and flags; waits until it listens.
+  // Starts a stopped (or deferred, not yet started) node with its data dir, ports and flags;
+  // waits until it listens.
   absl::Status restart_node(size_t i);
+  // Runs a stopped (or deferred) node once on its own, without peers, so that its data dir and
+  // node id exist, and returns that id; the node is stopped again. A test then knows the id a
+  // node joining later will have (and where placement will put shards).
+  absl::StatusOr<std::string> prepare_node(size_t i);
   // Deletes a stopped node's data dir (a disk lost): it restarts as a new, empty node.
   absl::Status wipe_node(size_t i);
 
