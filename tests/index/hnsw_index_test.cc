@@ -337,8 +337,9 @@ TEST(HnswIndexTest, EveryNodeIsReachableAtLowEfConstruction) {
   expect_all_reachable(20000, 16);
 }
 
-// The same orphans through add() (which does not repair): repair_reachability links exactly the
-// unreachable nodes, leaves none, and recall against the exact oracle does not drop.
+// The same orphans through add() (which does not repair): repair_reachability links at most the
+// unreachable nodes (one link can reconnect a cut-off group), leaves none, and recall against the
+// exact oracle does not drop.
 TEST(HnswIndexTest, RepairLinksTheOrphansOfSingleAdds) {
   constexpr size_t kDim = 16, kN = 20000, kQueries = 200;
   const Fixture f{kDim, kN, kQueries, gaussian(kN, kDim, kDataSeed),
@@ -356,7 +357,9 @@ TEST(HnswIndexTest, RepairLinksTheOrphansOfSingleAdds) {
   MERIDIAN_ASSERT_OK(exact);
   auto before = index.search(f.queries, kK, 32);
   MERIDIAN_ASSERT_OK(before);
-  EXPECT_EQ(index.repair_reachability(), orphans);
+  const size_t linked = index.repair_reachability();
+  EXPECT_GT(linked, 0u);
+  EXPECT_LE(linked, orphans);
   EXPECT_EQ(index.unreachable_count(), 0u);
   EXPECT_EQ(index.repair_reachability(), 0u);
   auto after = index.search(f.queries, kK, 32);
@@ -365,6 +368,25 @@ TEST(HnswIndexTest, RepairLinksTheOrphansOfSingleAdds) {
   std::cout << "recall@10 at ef 32: before repair " << recall_before << ", after " << recall_after
             << "\n";
   EXPECT_GE(recall_after, recall_before - 0.005);
+}
+
+// High-dimensional noise at ef_construction 16 orphans a few percent of the nodes (1042 of
+// 20000 at 128 dimensions), enough that the repair's own pruning and forced links cut off some
+// others, which its later rounds link again: none may be left.
+TEST(HnswIndexTest, RepairLeavesNoneWhenManyAreCutOff) {
+  constexpr size_t kDim = 128, kN = 10000;
+  const std::vector<float> base = gaussian(kN, kDim, kDataSeed + 4);
+  HnswIndex index(kDim, Metric::kL2, HnswParams{.ef_construction = 16});
+  for (size_t i = 0; i < kN; ++i) {
+    MERIDIAN_ASSERT_OK(index.add(i, std::span(base.data() + i * kDim, kDim)));
+  }
+  const size_t orphans = index.unreachable_count();
+  std::cout << "128 dimensions, ef_construction 16: " << orphans << " unreachable of " << kN
+            << "\n";
+  ASSERT_GT(orphans, kN / 100);
+  // Linking one node of a cut-off group makes the whole group reachable: at least one link.
+  EXPECT_GT(index.repair_reachability(), 0u);
+  EXPECT_EQ(index.unreachable_count(), 0u);
 }
 
 // A repaired batch build finds what the exact oracle finds as well as before at ef_construction
