@@ -142,10 +142,11 @@ class HnswIndex {
 
   // Links every live node that unreachable_count() counts back into the level-0 graph: searches
   // for its neighbours from the entry point and links them to it (pruning full lists as an insert
-  // does, and forcing one link when pruning drops it again). Returns how many nodes it linked;
-  // unreachable_count() is 0 afterwards. add_batch() runs it; add() does not (a walk of the whole
-  // graph per point would make single adds O(n)), so call it after a series of add()s.
-  // O(nodes + links) plus one insert-like search per unreachable node.
+  // does, and forcing one link when pruning drops it again), then repeats for any node that this
+  // relinking cut off, for at most 4 rounds. Returns how many nodes it linked; unreachable_count()
+  // is then 0 unless a pathological graph outlasts the rounds. add_batch() runs it; add() does not
+  // (a walk of the whole graph per point would make single adds O(n)), so call it after a series
+  // of add()s. Per round O(nodes + links) plus one insert-like search per unreachable node.
   size_t repair_reachability();
 
   // Masks the node stored under `label`; false when no live node has that label.

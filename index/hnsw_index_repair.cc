@@ -4,13 +4,17 @@
 // Why a pass after the build rather than a guarantee inside pruning: a node loses its incoming
 // links only when every neighbour that linked back to it later re-selects its full list with the
 // heuristic and drops it. Even a single-threaded build at a low ef_construction leaves a few such
-// nodes (about 4 in 20000 random points at ef_construction 48); hnswlib keeps them, FAISS offers
-// refilling pruned level-0 lists to capacity (fewer orphans, no guarantee), and Lucene's builder
-// runs a connect-components pass like this one when it finishes a graph. Guaranteeing a reverse
-// link while pruning would need every node's in-degree kept exact under the concurrent build's
-// per-node locks, and would bend the heuristic's choice for every pruned list; the orphans are
-// a few hundredths of a percent of the nodes, so one breadth-first walk plus one search per
-// orphan costs far less and leaves every other list as the paper's algorithm made it.
+// nodes (about 4 in 20000 random points at ef_construction 48). hnswlib keeps them; FAISS can
+// refill pruned level-0 lists to capacity (keep_max_size_level0, there for its CAGRA export),
+// which keeps more back-links but guarantees none; Lucene added a connect-the-components pass to
+// its builder (apache/lucene#13566) and later took the fixing part out again over its worst-case
+// cost. Guaranteeing a reverse link while pruning would need every node's in-degree kept exact
+// under the concurrent build's per-node locks, and would bend the heuristic's choice for every
+// pruned list. Here the orphans are a few hundredths of a percent of the nodes at usual
+// settings (a few percent for high-dimensional noise at ef_construction 16), and the cost is
+// bounded: per round one breadth-first walk plus one insert-like search per node still
+// unreachable, at most kMaxRepairRounds rounds; every other list stays as the paper's algorithm
+// made it.
 #include <algorithm>
 #include <vector>
 
@@ -20,8 +24,9 @@
 namespace meridian::index {
 namespace {
 
-// A forced link can, rarely, cut off the node whose link it replaced; each round finds and
-// relinks those. Bounded so that a pathological graph cannot loop; in practice one round ends it.
+// Linking an orphan back can, rarely, cut off another node: the usual pruning of a full list, or
+// the forced link replacing one. Each round finds and relinks those; bounded so that a
+// pathological graph cannot make it loop.
 constexpr int kMaxRepairRounds = 4;
 
 }  // namespace
