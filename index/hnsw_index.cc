@@ -242,11 +242,19 @@ absl::Status HnswIndex::add(uint64_t label, std::span<const float> vector) {
     return absl::FailedPreconditionError(
         "hnsw sq8 index is not trained: call train() or add_batch()");
   }
-  return add_batch(std::span<const uint64_t>(&label, 1), vector, 1);
+  return insert_batch(std::span<const uint64_t>(&label, 1), vector, 1);
 }
 
 absl::Status HnswIndex::add_batch(std::span<const uint64_t> labels, std::span<const float> vectors,
                                   size_t threads) {
+  if (absl::Status st = insert_batch(labels, vectors, threads); !st.ok()) return st;
+  // A batch is a build (a sealed segment, a rebuild): it leaves no node unreachable.
+  repair_reachability();
+  return absl::OkStatus();
+}
+
+absl::Status HnswIndex::insert_batch(std::span<const uint64_t> labels,
+                                     std::span<const float> vectors, size_t threads) {
   if (vectors.size() != labels.size() * dim_) {
     return absl::InvalidArgumentError(absl::StrCat("batch of ", labels.size(), " labels has ",
                                                    vectors.size(), " floats, expected ",
@@ -692,17 +700,8 @@ absl::StatusOr<std::vector<std::vector<HnswIndex::Neighbor>>> HnswIndex::search(
 size_t HnswIndex::unreachable_count() const {
   if (entry_ == kNoNode) return 0;
   std::vector<uint8_t> seen(node_count_, 0);
-  std::vector<uint32_t> queue{entry_};
-  seen[entry_] = 1;
-  for (size_t head = 0; head < queue.size(); ++head) {
-    const uint32_t* list = links(queue[head], 0);
-    for (uint32_t i = 1; i <= list[0]; ++i) {
-      if (seen[list[i]] == 0) {
-        seen[list[i]] = 1;
-        queue.push_back(list[i]);
-      }
-    }
-  }
+  std::vector<uint32_t> queue;
+  mark_reachable(entry_, seen, queue);
   size_t unreachable = 0;
   for (size_t node = 0; node < node_count_; ++node) {
     if (seen[node] == 0 && deleted_[node] == 0) ++unreachable;

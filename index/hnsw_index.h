@@ -129,14 +129,25 @@ class HnswIndex {
   absl::Status add(uint64_t label, std::span<const float> vector);
 
   // Inserts labels.size() row-major vectors (vectors.size() == labels.size() * dim()) using
-  // `threads` worker threads (0 acts as 1). All-or-nothing: every vector is validated before any
-  // is inserted. Levels are drawn in input order, so they are deterministic; with threads == 1 the
-  // graph equals that of calling add() in order. With threads > 1 the neighbour lists depend on
-  // thread scheduling (recall is statistically the same, the exact graph is not reproducible).
-  // Later duplicates of a label within the batch replace earlier ones. Under kSq8 an untrained
-  // index first trains its quantiser on the batch, so the first batch should be representative.
+  // `threads` worker threads (0 acts as 1), then runs repair_reachability(). All-or-nothing: every
+  // vector is validated before any is inserted. Levels are drawn in input order, so they are
+  // deterministic; with threads == 1 the graph equals that of calling add() in order followed by
+  // one repair_reachability() (which changes nothing when every node is reachable). With
+  // threads > 1 the neighbour lists depend on thread scheduling (recall is statistically the same,
+  // the exact graph is not reproducible). Later duplicates of a label within the batch replace
+  // earlier ones. Under kSq8 an untrained index first trains its quantiser on the batch, so the
+  // first batch should be representative.
   absl::Status add_batch(std::span<const uint64_t> labels, std::span<const float> vectors,
                          size_t threads = 1);
+
+  // Links every live node that unreachable_count() counts back into the level-0 graph: searches
+  // for its neighbours from the entry point and links them to it (pruning full lists as an insert
+  // does, and forcing one link when pruning drops it again), then repeats for any node that this
+  // relinking cut off, for at most 4 rounds. Returns how many nodes it linked; unreachable_count()
+  // is then 0 unless a pathological graph outlasts the rounds. add_batch() runs it; add() does not
+  // (a walk of the whole graph per point would make single adds O(n)), so call it after a series
+  // of add()s. Per round O(nodes + links) plus one insert-like search per unreachable node.
+  size_t repair_reachability();
 
   // Masks the node stored under `label`; false when no live node has that label.
   bool remove(uint64_t label);
@@ -215,6 +226,15 @@ class HnswIndex {
   // INSERT: links node `node` into the graph. `sync` (per-node locks and completion flags) is null
   // unless other threads insert too.
   void insert_node(uint32_t node, internal::HnswNodeSync* sync, internal::HnswScratch& scratch);
+  // add_batch without the repair: add() inserts through it.
+  absl::Status insert_batch(std::span<const uint64_t> labels, std::span<const float> vectors,
+                            size_t threads);
+  // Breadth-first walk of the level-0 graph from `start` that sets seen[node] for every node it
+  // reaches, not entering nodes already seen. `queue` is working memory.
+  void mark_reachable(uint32_t start, std::vector<uint8_t>& seen,
+                      std::vector<uint32_t>& queue) const;
+  // Makes the unreachable live `node` reachable (see repair_reachability).
+  void link_unreachable(uint32_t node, internal::HnswScratch& scratch);
   // Greedy walk at `level` (SEARCH-LAYER with ef = 1) from `*best` towards the query that
   // `score` (node -> distance, lower is better) measures. With `sync`, every list but that of
   // `self` (the node being inserted) is read once its node is complete, under its node's lock.

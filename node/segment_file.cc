@@ -26,7 +26,13 @@ static_assert(std::endian::native == std::endian::little,
               "segment files are written with host byte order");
 
 constexpr std::string_view kMagic = "MSEG";
-constexpr uint8_t kVersion = 1;
+// Version 1: every IVF kind carries its rows' vectors in row order. Version 2: IVF-Flat files do
+// not, because its index bytes already hold every row's float32 vector (in list order, under
+// its row number), so version 1 stored them twice; the row view is rebuilt from the lists on
+// load. Other kinds did not change and are still written as version 1, so that older readers
+// keep reading them. Both versions are read.
+constexpr uint8_t kVersionRowVectors = 1;
+constexpr uint8_t kVersionIvfFlatFromLists = 2;
 // Kinds as Segment::Kind: 1 hnsw, 2 ivf_flat, 3 ivf_pq.
 constexpr uint8_t kKindHnsw = 1;
 constexpr uint8_t kKindIvfFlat = 2;
@@ -210,7 +216,7 @@ absl::StatusOr<std::string> encode_segment_payload(const Segment& segment) {
                        : ivf_flat != nullptr ? kKindIvfFlat
                                              : kKindIvfPq;
   std::string out(kMagic);
-  put<uint8_t>(out, kVersion);
+  put<uint8_t>(out, kind == kKindIvfFlat ? kVersionIvfFlatFromLists : kVersionRowVectors);
   put<uint8_t>(out, kind);
   put<uint8_t>(out, metric_code(segment.metric()));
   put<uint8_t>(out, 0);
@@ -225,9 +231,10 @@ absl::StatusOr<std::string> encode_segment_payload(const Segment& segment) {
       out.append(reinterpret_cast<const char*>(id.as_uuid().data()), 16);
     }
   }
-  if (hnsw == nullptr) {
-    // The IVF indexes keep their rows' vectors in list order (or only as codes): the rows are
-    // written in row order so that reads, rebuilds and exact scans of a reloaded segment work.
+  if (ivf_pq != nullptr) {
+    // IVF-PQ keeps its rows' vectors only as codes (and, with refinement, in list order): the
+    // rows are written in row order so that reads, rebuilds and exact scans of a reloaded
+    // segment work.
     out.reserve(out.size() + segment.rows() * segment.dim() * sizeof(float));
     for (size_t r = 0; r < segment.rows(); ++r) {
       std::span<const float> v = segment.vector_at(static_cast<uint32_t>(r));
@@ -313,6 +320,24 @@ absl::Status decode_ivf(std::string_view bytes, const SegmentSpec& spec, uint64_
   return absl::OkStatus();
 }
 
+// The rows' vectors in row order from a decoded IVF-Flat index whose labels are exactly the rows
+// 0..rows-1 (decode_ivf checked that): its lists hold each row's float32 vector (the scanned data,
+// or the re-rank store under sq8). Under cosine the index normalised them once more when the
+// segment was built, so they may differ from the segment's own copy in the last bit, which the
+// loader's comparison with the stored points allows for.
+std::vector<float> rows_of(const index::IvfFlatIndex& ivf, uint64_t rows) {
+  const size_t dim = ivf.dim();
+  std::vector<float> out(rows * dim);
+  for (uint32_t list = 0; list < ivf.nlist(); ++list) {
+    std::span<const uint64_t> labels = ivf.list_labels(list);
+    std::span<const float> data = ivf.list_vectors(list);
+    for (size_t i = 0; i < labels.size(); ++i) {
+      std::copy_n(data.data() + i * dim, dim, out.data() + labels[i] * dim);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<SegmentFileContents> decode_segment_payload(std::string_view payload,
@@ -333,7 +358,9 @@ absl::StatusOr<SegmentFileContents> decode_segment_payload(std::string_view payl
   in.get(dim);
   in.get(rows);
   if (magic != kMagic) return corrupt("bad magic");
-  if (version != kVersion) return corrupt(absl::StrCat("unknown version ", version));
+  if (version != kVersionRowVectors && version != kVersionIvfFlatFromLists) {
+    return corrupt(absl::StrCat("unknown version ", version));
+  }
   if (kind == 0 || kind != kind_code(spec.kind)) {
     return corrupt("holds another index kind than the collection's");
   }
@@ -361,7 +388,9 @@ absl::StatusOr<SegmentFileContents> decode_segment_payload(std::string_view payl
       return corrupt("bad point id kind");
     }
   }
-  if (kind != kKindHnsw) {
+  const bool row_vectors =
+      kind == kKindIvfPq || (kind == kKindIvfFlat && version == kVersionRowVectors);
+  if (row_vectors) {
     std::string_view bytes;
     if (rows > in.remaining() / (sizeof(float) * dim) ||
         !in.take(rows * dim * sizeof(float), bytes)) {
@@ -385,6 +414,7 @@ absl::StatusOr<SegmentFileContents> decode_segment_payload(std::string_view payl
                          : kind == kKindIvfFlat ? decode_ivf(index_bytes, spec, rows, out.ivf_flat)
                                                 : decode_ivf(index_bytes, spec, rows, out.ivf_pq);
   if (!decoded.ok()) return decoded;
+  if (kind == kKindIvfFlat && !row_vectors) out.vectors = rows_of(*out.ivf_flat, rows);
   return out;
 }
 

@@ -46,8 +46,10 @@ struct SegmentFileName {
 std::vector<SegmentFileName> list_segment_files(const SegmentFiles& files);
 
 // What a segment file holds: the point id of every row and the row-keyed index of the file's
-// kind (exactly one of hnsw, ivf_flat, ivf_pq is set). IVF files also hold the rows' prepared
-// vectors, which the IVF indexes do not hand back (and an IVF-PQ index may not keep at all).
+// kind (exactly one of hnsw, ivf_flat, ivf_pq is set). IVF kinds also come with the rows'
+// prepared vectors in row order, which the IVF indexes do not hand back by row: IVF-PQ files
+// store them (the index may keep only codes); for IVF-Flat they are rebuilt from the index's
+// lists (version 1 files stored them too, and are still read).
 struct SegmentFileContents {
   std::vector<PointId> ids;
   std::unique_ptr<index::HnswIndex> hnsw;
