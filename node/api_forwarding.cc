@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "kj/vector.h"
 #include "node/api_codec.h"
 #include "node/api_server.h"
 #include "node/request_validation.h"
@@ -324,7 +325,7 @@ kj::Promise<void> ApiServer::get_forwarding(GetContext context, ShardPlan plan) 
   const auto parts = split_ids(*ids, plan.config.shard_count);
   std::vector<PointId> local;
   using Found = std::vector<storage::PointRecord>;
-  auto sends = kj::heapArrayBuilder<kj::Promise<Found>>(parts.size() + 1);
+  kj::Vector<kj::Promise<Found>> sends;  // local shards share one entry, maybe none
   for (const auto& [shard, positions] : parts) {
     std::vector<PointId> part;
     for (size_t i : positions) part.push_back((*ids)[i]);
@@ -361,29 +362,30 @@ kj::Promise<void> ApiServer::get_forwarding(GetContext context, ShardPlan plan) 
       return out;
     }));
   }
-  return kj::joinPromises(sends.finish()).then([context, ids](kj::Array<Found> found) mutable {
-    std::map<PointId, const storage::PointRecord*> by_id;
-    for (const auto& part : found) {
-      for (const auto& r : part) by_id[r.id] = &r;
-    }
-    auto params = context.getParams();
-    unsigned n = 0;
-    for (const auto& id : *ids) n += by_id.contains(id);
-    auto out = context.getResults().initPoints(n);
-    unsigned i = 0;
-    for (const auto& id : *ids) {
-      auto it = by_id.find(id);
-      if (it == by_id.end()) continue;
-      fill_point(*it->second, params.getWithVector(), params.getWithPayload(), out[i++]);
-    }
-  });
+  return kj::joinPromises(sends.releaseAsArray())
+      .then([context, ids](kj::Array<Found> found) mutable {
+        std::map<PointId, const storage::PointRecord*> by_id;
+        for (const auto& part : found) {
+          for (const auto& r : part) by_id[r.id] = &r;
+        }
+        auto params = context.getParams();
+        unsigned n = 0;
+        for (const auto& id : *ids) n += by_id.contains(id);
+        auto out = context.getResults().initPoints(n);
+        unsigned i = 0;
+        for (const auto& id : *ids) {
+          auto it = by_id.find(id);
+          if (it == by_id.end()) continue;
+          fill_point(*it->second, params.getWithVector(), params.getWithPayload(), out[i++]);
+        }
+      });
 }
 
 kj::Promise<void> ApiServer::count_forwarding(CountContext context, ShardPlan plan) {
   auto params = context.getParams();
   const std::string collection = text_of(params.getCollection());
   SplitToken token = split_token(plan, bytes_of(params.getConsistencyToken()));
-  auto sends = kj::heapArrayBuilder<kj::Promise<uint64_t>>(plan.remote.size() + 1);
+  kj::Vector<kj::Promise<uint64_t>> sends(plan.remote.size() + 1);
   for (uint32_t s : plan.remote) {
     const std::string shard_token = token.remote.contains(s) ? token.remote[s] : "";
     sends.add(info_.forwarder->call<uint64_t>(
@@ -402,11 +404,12 @@ kj::Promise<void> ApiServer::count_forwarding(CountContext context, ShardPlan pl
       return value_or_throw(router_.count(collection, local));
     }));
   }
-  return kj::joinPromises(sends.finish()).then([context](kj::Array<uint64_t> counts) mutable {
-    uint64_t total = 0;
-    for (uint64_t c : counts) total += c;
-    context.getResults().setCount(total);
-  });
+  return kj::joinPromises(sends.releaseAsArray())
+      .then([context](kj::Array<uint64_t> counts) mutable {
+        uint64_t total = 0;
+        for (uint64_t c : counts) total += c;
+        context.getResults().setCount(total);
+      });
 }
 
 kj::Promise<void> ApiServer::scroll_forwarding(ScrollContext context, ShardPlan plan) {
@@ -484,7 +487,7 @@ kj::Promise<void> ApiServer::search_forwarding(SearchContext context, ShardPlan 
   params.nprobe = request.getNprobe();
   params.filter_json = text_of(request.getFilter());
   using Hits = std::vector<std::vector<SearchHit>>;
-  auto sends = kj::heapArrayBuilder<kj::Promise<Hits>>(plan.remote.size() + 1);
+  kj::Vector<kj::Promise<Hits>> sends(plan.remote.size() + 1);
   for (uint32_t s : plan.remote) {
     const std::string shard_token = token.remote.contains(s) ? token.remote[s] : "";
     sends.add(info_.forwarder->call<Hits>(
@@ -514,7 +517,7 @@ kj::Promise<void> ApiServer::search_forwarding(SearchContext context, ShardPlan 
                   }));
   }
   const Metric metric = plan.config.metric;
-  return kj::joinPromises(sends.finish())
+  return kj::joinPromises(sends.releaseAsArray())
       .then([context, params, metric](kj::Array<Hits> parts) mutable {
         Hits merged;
         for (auto& part : parts) {
